@@ -1,0 +1,88 @@
+"""Call records in Redis: who called, who serves the call, and every step of it.
+
+Keys of one call share the hash tag `{call id}`, so a MULTI over them also runs on
+Redis Cluster.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from pbx.agi import AgiResult
+from pbx.ports import Call
+
+
+@dataclass(frozen=True, slots=True)
+class CallKeys:
+    record: str
+    steps: str
+    owner: str
+
+
+class CallLog:
+    def __init__(self, redis: Redis, prefix: str, clock: Callable[[], float],
+                 ttl: int) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.clock = clock
+        self.ttl = ttl
+
+    def keys(self, call_id: str) -> CallKeys:
+        base = f"{self.prefix}call:{{{call_id}}}"
+        return CallKeys(record=base, steps=f"{base}:steps", owner=f"{base}:owner")
+
+    async def claim(self, call_id: str, instance_id: str) -> bool:
+        """True for exactly one engine instance per call."""
+        return bool(await self.redis.set(self.keys(call_id).owner, instance_id,
+                                         nx=True, ex=self.ttl))
+
+    async def owner(self, call_id: str) -> str | None:
+        value = await self.redis.get(self.keys(call_id).owner)
+        return value.decode() if isinstance(value, bytes) else value
+
+    async def opened(self, call: Call, instance_id: str) -> None:
+        keys = self.keys(call.call_id)
+        async with self.redis.pipeline(transaction=True) as tx:
+            tx.hset(keys.record, mapping={
+                "call_id": call.call_id, "channel": call.channel,
+                "caller_number": call.caller_number, "caller_name": call.caller_name,
+                "dialled_number": call.dialled_number, "instance": instance_id,
+                "started": self._now_ms()})
+            tx.expire(keys.record, self.ttl)
+            await tx.execute()
+
+    async def step(self, call_id: str, command: str, result: AgiResult | None,
+                   error: str = "") -> None:
+        entry: dict[str, Any] = {"at": self._now_ms(), "command": command}
+        if result is not None:
+            entry["code"] = result.code
+            entry["result"] = result.result
+            if result.data:
+                entry["data"] = result.data
+        if error:
+            entry["error"] = error
+        keys = self.keys(call_id)
+        async with self.redis.pipeline(transaction=True) as tx:
+            tx.rpush(keys.steps, json.dumps(entry, ensure_ascii=False))
+            tx.expire(keys.steps, self.ttl)
+            await tx.execute()
+
+    async def closed(self, call_id: str, outcome: str, **details: str) -> None:
+        await self.redis.hset(self.keys(call_id).record, mapping={
+            "ended": self._now_ms(), "outcome": outcome, **details})
+
+    async def record(self, call_id: str) -> dict[str, str]:
+        raw = await self.redis.hgetall(self.keys(call_id).record)
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    async def steps(self, call_id: str) -> list[dict[str, Any]]:
+        raw = await self.redis.lrange(self.keys(call_id).steps, 0, -1)
+        return [json.loads(item) for item in raw]
+
+    def _now_ms(self) -> int:
+        return int(self.clock() * 1000)

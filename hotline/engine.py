@@ -1,0 +1,227 @@
+"""The engine: AMI events in, one session per call, call records in Redis.
+
+This is the composition root of a running hotline: it wires the AMI connection, the
+AGI command stream, the call log and the menus. Decisions stay in the domain rooms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from hotline.call_log import CallLog
+from hotline.settings import Settings
+from ivr.welcome import WelcomePrompts, welcome_menu
+from pbx.agi import AgiResult
+from pbx.agi_call import AgiCall, AgiCalls
+from pbx.ami import AmiConnection, AmiError
+from pbx.events import (
+    AgiCommandFinished,
+    AmiConnected,
+    AmiLost,
+    CallArrived,
+    CallHungUp,
+    CallLeftAgi,
+    PbxEvent,
+)
+from pbx.originate import AmiOriginator
+from pbx.ports import Call, CallControl, CallGone
+
+log = logging.getLogger(__name__)
+
+Menu = Callable[[CallControl], Awaitable[Any]]
+
+
+@dataclass
+class _Session:
+    line: AgiCall
+    task: asyncio.Task[None] | None = None
+    steps: list[tuple[str, AgiResult | None, str]] = field(default_factory=list)
+    steps_lost: bool = False
+
+
+class Engine:
+    def __init__(self, settings: Settings, redis: Redis, *, menu: Menu | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.ami = AmiConnection(settings.ami, self._on_event)
+        self.agi = AgiCalls(self.ami)
+        self.originator = AmiOriginator(self.ami)
+        self.call_log = CallLog(redis, settings.key_prefix, clock, settings.call_record_ttl)
+        prompts = WelcomePrompts()
+        self.menu: Menu = menu or (lambda line: welcome_menu(line, prompts))
+        self.sessions: dict[str, _Session] = {}  # by channel
+        self.accepting = False
+        self.served = 0
+        self._background: set[asyncio.Task[Any]] = set()
+        self.listeners: list[Callable[[PbxEvent], None]] = []
+
+    async def start(self, wait: float = 10.0) -> None:
+        self.accepting = True
+        self.ami.start()
+        await self.ami.wait_up(wait)
+
+    async def stop(self) -> None:
+        """Stop taking calls; let menus finish briefly, then send callers to a person."""
+        self.accepting = False
+        tasks = [s.task for s in self.sessions.values() if s.task is not None]
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=self.settings.shutdown_grace)
+            for session in list(self.sessions.values()):
+                if session.task in pending:
+                    await self._to_person(session.line, "engine shutting down")
+                    session.task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=5)
+        for task in list(self._background):
+            task.cancel()
+        await self.ami.close()
+
+    # --- events -------------------------------------------------------------------
+
+    def _on_event(self, event: PbxEvent) -> None:
+        match event:
+            case CallArrived(call=call):
+                if self.accepting:
+                    self._start_session(call)
+            case AgiCommandFinished(command_id=command_id, result=result):
+                self.agi.command_finished(command_id, result)
+            case CallLeftAgi(channel=channel):
+                self.agi.channel_gone(channel, "left the engine's control")
+            case CallHungUp(channel=channel, cause_text=cause):
+                self.agi.channel_gone(channel, f"hung up ({cause or 'normal'})")
+            case AmiLost(reason=reason):
+                self.agi.everything_gone(f"lost Asterisk: {reason}")
+            case AmiConnected(reconnect=True):
+                self._spawn(self._resync())
+        for listener in self.listeners:
+            listener(event)
+
+    # --- one call -----------------------------------------------------------------
+
+    def _start_session(self, call: Call) -> None:
+        if call.channel in self.sessions:
+            return
+        session = _Session(line=self.agi.open(
+            call, observer=lambda line, result, error: self._step(session, line, result, error)))
+        self.sessions[call.channel] = session
+        session.task = self._spawn(self._serve(session))
+
+    async def _serve(self, session: _Session) -> None:
+        line = session.line
+        call = line.call
+        outcome = "served"
+        try:
+            try:
+                if not await self.call_log.claim(call.call_id, self.settings.instance_id):
+                    return  # another engine instance serves this call
+                await self.call_log.opened(call, self.settings.instance_id)
+            except RedisError as exc:
+                # Without Redis there is no record and no claim: a person takes the call.
+                log.error("Redis unavailable for call %s (%s); sending caller to a person",
+                          call.call_id, exc)
+                await self._to_person(line, "redis unavailable")
+                outcome = "fallback: redis unavailable"
+                return
+            log.info("call %s from %r to %s", call.call_id, call.caller_number,
+                     call.dialled_number)
+            await line.set_variable("HOTLINE_CALL_ID", call.call_id)
+            await line.set_variable("HOTLINE_CALLER_NAME", call.caller_name)
+            await self.menu(line)
+        except CallGone as exc:
+            outcome = f"caller gone: {exc}"
+        except asyncio.CancelledError:
+            outcome = "engine stopped"
+            raise
+        except Exception:
+            log.exception("menu failed for call %s; sending caller to a person", call.call_id)
+            outcome = "fallback: engine error"
+            await self._to_person(line, "engine error")
+        finally:
+            self.served += 1
+            self.agi.close(line)
+            self.sessions.pop(call.channel, None)
+            await self._close_record(session, outcome)
+
+    async def _step(self, session: _Session, line: str, result: AgiResult | None,
+                    error: str) -> None:
+        session.steps.append((line, result, error))
+        if session.steps_lost:
+            return
+        try:
+            await self.call_log.step(session.line.call.call_id, line, result, error)
+        except RedisError as exc:
+            log.warning("call %s: step not stored yet (%s)", session.line.call.call_id, exc)
+            session.steps_lost = True
+
+    async def _close_record(self, session: _Session, outcome: str) -> None:
+        call_id = session.line.call.call_id
+        try:
+            if session.steps_lost:
+                # Redis came back during the call: write the whole journal again.
+                keys = self.call_log.keys(call_id)
+                await self.redis.delete(keys.steps)
+                for line, result, error in session.steps:
+                    await self.call_log.step(call_id, line, result, error)
+            await self.call_log.closed(call_id, outcome)
+        except RedisError as exc:
+            log.error("call %s ended (%s) but its record could not be stored: %s",
+                      call_id, outcome, exc)
+
+    async def _to_person(self, line: CallControl, why: str) -> None:
+        try:
+            await line.redirect(self.settings.fallback_context, self.settings.fallback_exten)
+        except CallGone:
+            pass
+        except Exception:
+            log.exception("could not send call %s to a person (%s)", line.call.call_id, why)
+
+    # --- after a reconnect --------------------------------------------------------
+
+    async def _resync(self) -> None:
+        """Callers left waiting in AGI while AMI was down go to a person.
+
+        Their sessions failed with CallGone when the connection dropped, and AsyncAGI
+        would otherwise keep them in silence. Channels claimed by another engine
+        instance are that instance's to resync.
+        """
+        try:
+            response = await self.ami.send_action({"Action": "CoreShowChannels"})
+        except AmiError as exc:
+            log.warning("resync after reconnect failed: %s", exc)
+            return
+        for item in response.events:
+            channel, call_id = item.get("Channel", ""), item.get("Uniqueid", "")
+            if item.get("Application") != "AGI" or channel in self.sessions:
+                continue
+            try:
+                owner = await self.call_log.owner(call_id)
+                if owner not in (None, self.settings.instance_id):
+                    continue
+                if owner is None and not await self.call_log.claim(
+                        call_id, self.settings.instance_id):
+                    continue
+            except RedisError:
+                pass  # the caller's way out matters more than the claim
+            log.warning("call %s was left in AGI while AMI was down; to a person", call_id)
+            try:
+                await self.ami.send_action({
+                    "Action": "Redirect", "Channel": channel,
+                    "Context": self.settings.fallback_context,
+                    "Exten": self.settings.fallback_exten, "Priority": 1})
+            except AmiError as exc:
+                log.warning("could not redirect %s: %s", channel, exc)
+
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task

@@ -1,0 +1,75 @@
+"""A private redis-server for the demo and the tests: free port, own directory.
+
+It never touches the system's Redis on 6379 or another run's data.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class LocalRedis:
+    def __init__(self, directory: Path | None = None, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self._own_dir = directory is None
+        self.directory = directory or Path(tempfile.mkdtemp(prefix="hotline-redis-"))
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> LocalRedis:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed: apt-get install -y redis-server")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        # appendonly: a restart (tests restart it on purpose) keeps what was written.
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
+             str(self.directory), "--appendonly", "yes", "--save", "", "--daemonize", "no",
+             "--logfile", str(self.directory / "redis.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(64).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                pass
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        log = (self.directory / "redis.log").read_text(errors="replace")[-2000:]
+        self.stop()
+        raise RuntimeError(f"redis-server did not start on port {self.port}:\n{log}")
+
+    def stop(self, keep_data: bool = False) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+        if self._own_dir and not keep_data:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+    def restart(self) -> None:
+        self.stop(keep_data=True)
+        self.start()

@@ -1,0 +1,53 @@
+"""Settings of one engine process: where Asterisk and Redis are, and who this engine is.
+
+Secrets (the AMI secret, a Redis password in the URL) come from here, from the
+environment, never from the routing YAML that supervisors edit.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from pbx.ami import AmiSettings
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "hotline.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    ami: AmiSettings = field(default_factory=AmiSettings)
+    redis_url: str = field(default="redis://127.0.0.1:6379/0", repr=False)
+    key_prefix: str = "hotline:"
+    instance_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    config_path: Path = DEFAULT_CONFIG
+    # Where a caller goes when the engine cannot serve the call (see extensions.conf).
+    fallback_context: str = "hotline-fallback"
+    fallback_exten: str = "s"
+    # How long call records stay in Redis.
+    call_record_ttl: int = 7 * 24 * 3600
+    # On SIGTERM, calls in a menu get this long to finish before they go to a person.
+    shutdown_grace: float = 10.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if env is None else env
+        ami = AmiSettings(
+            host=env.get("HOTLINE_AMI_HOST", "127.0.0.1"),
+            port=int(env.get("HOTLINE_AMI_PORT", "5038")),
+            username=env.get("HOTLINE_AMI_USER", "hotline"),
+            secret=env.get("HOTLINE_AMI_SECRET", ""),
+        )
+        settings = cls(
+            ami=ami,
+            redis_url=env.get("HOTLINE_REDIS_URL", "redis://127.0.0.1:6379/0"),
+            key_prefix=env.get("HOTLINE_KEY_PREFIX", "hotline:"),
+            config_path=Path(env.get("HOTLINE_CONFIG", str(DEFAULT_CONFIG))),
+        )
+        if "HOTLINE_INSTANCE_ID" in env:
+            settings = replace(settings, instance_id=env["HOTLINE_INSTANCE_ID"])
+        return replace(settings, **overrides)

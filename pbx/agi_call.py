@@ -1,0 +1,181 @@
+"""AsyncAGI over AMI: one caller's line driven by AGI commands, paired by CommandId.
+
+panoramisk's `send_agi_command` never completes on Asterisk 22 (it waits for a
+`SubEvent` that Asterisk 12+ no longer sends), so the pairing is ours: an `AGI` action
+carries a `CommandID`, and the `AsyncAGIExec` event that carries the same `CommandId`
+resolves the command's future. A command pending when the channel leaves AGI, hangs up,
+or AMI drops fails at once with `CallGone`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from pbx import agi
+from pbx.agi import AgiResult
+from pbx.ami import AmiActionFailed, AmiConnection, AmiError
+from pbx.ports import Call, CallGone, Digits
+
+# (command line, result or None when it failed, reason when it failed)
+CommandObserver = Callable[[str, AgiResult | None, str], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class _Command:
+    call: AgiCall
+    future: asyncio.Future[AgiResult]
+
+
+class AgiCalls:
+    """All calls currently under AGI control, and their commands in flight."""
+
+    def __init__(self, ami: AmiConnection, command_timeout: float = 180.0) -> None:
+        self.ami = ami
+        self.command_timeout = command_timeout
+        self.calls: dict[str, AgiCall] = {}  # by channel name
+        self.commands: dict[str, _Command] = {}  # by CommandID
+        self._ids = itertools.count(1)
+
+    def open(self, call: Call, observer: CommandObserver | None = None) -> AgiCall:
+        line = AgiCall(self, call, observer)
+        self.calls[call.channel] = line
+        return line
+
+    def close(self, line: AgiCall) -> None:
+        if self.calls.get(line.call.channel) is line:
+            del self.calls[line.call.channel]
+
+    def next_command_id(self) -> str:
+        return f"{self.ami._id_prefix}-c{next(self._ids)}"
+
+    # --- from AMI events ------------------------------------------------------------
+
+    def command_finished(self, command_id: str, result: AgiResult) -> None:
+        command = self.commands.pop(command_id, None)
+        if command is not None and not command.future.done():
+            command.future.set_result(result)
+
+    def channel_gone(self, channel: str, reason: str) -> None:
+        line = self.calls.get(channel)
+        if line is not None:
+            line.gone(reason)
+
+    def everything_gone(self, reason: str) -> None:
+        for line in list(self.calls.values()):
+            line.gone(reason)
+
+
+class AgiCall:
+    """`CallControl` for one caller in AsyncAGI."""
+
+    def __init__(self, calls: AgiCalls, call: Call, observer: CommandObserver | None) -> None:
+        self.call = call
+        self._calls = calls
+        self._observer = observer
+        self._gone_reason: str | None = None
+        self._in_flight: set[str] = set()
+
+    @property
+    def is_gone(self) -> bool:
+        return self._gone_reason is not None
+
+    def gone(self, reason: str) -> None:
+        """The line is lost: every command waiting on it fails now."""
+        if self._gone_reason is None:
+            self._gone_reason = reason
+        for command_id in list(self._in_flight):
+            command = self._calls.commands.pop(command_id, None)
+            if command is not None and not command.future.done():
+                command.future.set_exception(CallGone(reason))
+        self._in_flight.clear()
+
+    async def run(self, line: str) -> AgiResult:
+        """Run one AGI command line on this channel and return its result."""
+        if self._gone_reason is not None:
+            raise CallGone(self._gone_reason)
+        command_id = self._calls.next_command_id()
+        future: asyncio.Future[AgiResult] = asyncio.get_running_loop().create_future()
+        self._calls.commands[command_id] = _Command(self, future)
+        self._in_flight.add(command_id)
+        try:
+            try:
+                await self._calls.ami.send_action({
+                    "Action": "AGI", "Channel": self.call.channel,
+                    "Command": line, "CommandID": command_id})
+            except AmiActionFailed as exc:
+                # "Channel does not exist" or "not in AsyncAGI": the caller left.
+                self.gone(exc.message)
+            except AmiError as exc:
+                self.gone(str(exc))
+            if self._gone_reason is not None and not future.done():
+                raise CallGone(self._gone_reason)
+            try:
+                result = await asyncio.wait_for(future, self._calls.command_timeout)
+            except TimeoutError:
+                raise CallGone(f"no AGI result for {line!r}") from None
+        except CallGone as exc:
+            await self._observe(line, None, str(exc))
+            raise
+        finally:
+            self._in_flight.discard(command_id)
+            self._calls.commands.pop(command_id, None)
+        await self._observe(line, result, "")
+        if result.code != 200 or result.result == "-1":
+            # -1 is how AGI says the channel hung up during the command.
+            self.gone(f"{line!r} answered {result.code} result={result.result}")
+            raise CallGone(self._gone_reason or "")
+        return result
+
+    async def _observe(self, line: str, result: AgiResult | None, reason: str) -> None:
+        if self._observer is not None:
+            await self._observer(line, result, reason)
+
+    # --- CallControl ----------------------------------------------------------------
+
+    async def play(self, prompt: str, interrupt_keys: str = "") -> str:
+        result = await self.run(agi.command("STREAM FILE", prompt, interrupt_keys))
+        return result.key
+
+    async def read_digits(self, prompt: str, *, timeout: float, max_digits: int) -> Digits:
+        result = await self.run(
+            agi.command("GET DATA", prompt, int(timeout * 1000), max_digits))
+        return Digits(digits=result.result, timed_out=result.timed_out)
+
+    async def say_digits(self, digits: str, interrupt_keys: str = "") -> str:
+        result = await self.run(agi.command("SAY DIGITS", digits, interrupt_keys))
+        return result.key
+
+    async def say_number(self, number: int, interrupt_keys: str = "") -> str:
+        result = await self.run(agi.command("SAY NUMBER", number, interrupt_keys))
+        return result.key
+
+    async def set_variable(self, name: str, value: str) -> None:
+        # Setvar over AMI runs at once; an AGI SET VARIABLE waits for the next media frame.
+        await self._action({"Action": "Setvar", "Channel": self.call.channel,
+                            "Variable": name, "Value": value})
+
+    async def hang_up(self) -> None:
+        await self.run("HANGUP")
+
+    async def redirect(self, context: str, exten: str, priority: int = 1) -> None:
+        await self._action({"Action": "Redirect", "Channel": self.call.channel,
+                            "Context": context, "Exten": exten, "Priority": priority})
+
+    async def start_recording(self, path: str, options: str = "") -> None:
+        await self._action({"Action": "MixMonitor", "Channel": self.call.channel,
+                            "File": path, "Options": options})
+
+    async def mute_recording(self, muted: bool) -> None:
+        await self._action({"Action": "MixMonitorMute", "Channel": self.call.channel,
+                            "Direction": "both", "State": 1 if muted else 0})
+
+    async def _action(self, fields: dict[str, str | int]) -> None:
+        if self._gone_reason is not None:
+            raise CallGone(self._gone_reason)
+        try:
+            await self._calls.ami.send_action(fields)
+        except AmiError as exc:
+            raise CallGone(f"{fields['Action']}: {exc}") from exc

@@ -1,0 +1,169 @@
+"""AMI events turned into the engine's own small typed events.
+
+`translate` is pure: a recorded AMI stream replayed through it gives the same events
+every time, which is how call tracking is tested without a PBX.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from pbx.agi import AgiResult, parse_result
+from pbx.ami_codec import Message
+from pbx.ports import Call
+
+
+@dataclass(frozen=True, slots=True)
+class CallArrived:
+    """A channel entered AsyncAGI: a caller for the engine to serve."""
+
+    call: Call
+
+
+@dataclass(frozen=True, slots=True)
+class AgiCommandFinished:
+    channel: str
+    command_id: str
+    result: AgiResult
+
+
+@dataclass(frozen=True, slots=True)
+class CallLeftAgi:
+    """The channel left AsyncAGI (hangup included): commands for it will never run."""
+
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallHungUp:
+    channel: str
+    call_id: str
+    cause: int
+    cause_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStateChanged:
+    device: str  # "PJSIP/agent-1001"
+    state: str  # NOT_INUSE, INUSE, RINGING, UNAVAILABLE, ...
+
+
+@dataclass(frozen=True, slots=True)
+class DialEnded:
+    channel: str
+    call_id: str
+    destination: str
+    status: str  # ANSWER, NOANSWER, BUSY, CANCEL, CHANUNAVAIL, ...
+
+
+@dataclass(frozen=True, slots=True)
+class UserEventReceived:
+    """A `UserEvent(...)` from the dialplan."""
+
+    name: str
+    channel: str
+    fields: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AmiConnected:
+    """Logged in to AMI (first time or after a reconnect); state may need a resync."""
+
+    reconnect: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AmiLost:
+    reason: str
+
+
+PbxEvent = (
+    CallArrived
+    | AgiCommandFinished
+    | CallLeftAgi
+    | CallHungUp
+    | DeviceStateChanged
+    | DialEnded
+    | UserEventReceived
+    | AmiConnected
+    | AmiLost
+)
+
+
+def agi_environment(encoded: str) -> dict[str, str]:
+    """The `Env` header of AsyncAGIStart: URL-encoded `agi_name: value` lines."""
+    env: dict[str, str] = {}
+    for line in unquote(encoded).split("\n"):
+        name, sep, value = line.partition(": ")
+        if sep:
+            env[name] = value
+    return env
+
+
+def _call_arrived(msg: Message) -> CallArrived:
+    env = agi_environment(msg.get("Env", ""))
+    caller = env.get("agi_callerid", "")
+    dnid = env.get("agi_dnid", "")
+    # Local channels and many trunks carry no DNID; the extension that matched is the
+    # number the caller dialled as far as the dialplan is concerned.
+    dialled = dnid if dnid and dnid != "unknown" else env.get("agi_extension", "")
+    call = Call(
+        call_id=msg.get("Uniqueid") or env.get("agi_uniqueid", ""),
+        channel=msg.get("Channel") or env.get("agi_channel", ""),
+        caller_number="" if caller == "unknown" else caller,
+        caller_name="" if env.get("agi_calleridname") == "unknown" else env.get(
+            "agi_calleridname", ""),
+        dialled_number=dialled,
+        language=env.get("agi_language", "en"),
+        variables=env,
+    )
+    return CallArrived(call)
+
+
+def _agi_exec(msg: Message) -> AgiCommandFinished:
+    return AgiCommandFinished(
+        channel=msg.get("Channel", ""),
+        command_id=msg.get("CommandId") or msg.get("CommandID", ""),
+        result=parse_result(msg.get("Result", "")),
+    )
+
+
+def _hangup(msg: Message) -> CallHungUp:
+    cause = msg.get("Cause", "0")
+    return CallHungUp(
+        channel=msg.get("Channel", ""),
+        call_id=msg.get("Uniqueid", ""),
+        cause=int(cause) if cause.isdigit() else 0,
+        cause_text=msg.get("Cause-txt", ""),
+    )
+
+
+def _user_event(msg: Message) -> UserEventReceived:
+    skip = {"Event", "UserEvent", "Channel", "Privilege"}
+    return UserEventReceived(
+        name=msg.get("UserEvent", ""),
+        channel=msg.get("Channel", ""),
+        fields=tuple((k, v) for k, v in msg.items() if k not in skip),
+    )
+
+
+_TRANSLATORS: dict[str, Callable[[Message], PbxEvent]] = {
+    "AsyncAGIStart": _call_arrived,
+    "AsyncAGIExec": _agi_exec,
+    "AsyncAGIEnd": lambda m: CallLeftAgi(channel=m.get("Channel", "")),
+    "Hangup": _hangup,
+    "DeviceStateChange": lambda m: DeviceStateChanged(
+        device=m.get("Device", ""), state=m.get("State", "")),
+    "DialEnd": lambda m: DialEnded(
+        channel=m.get("Channel", ""), call_id=m.get("Uniqueid", ""),
+        destination=m.get("DestChannel", ""), status=m.get("DialStatus", "")),
+    "UserEvent": _user_event,
+}
+
+
+def translate(msg: Message) -> PbxEvent | None:
+    """Our event for an AMI event, or None for the many the engine does not use."""
+    build = _TRANSLATORS.get(msg.get("Event", ""))
+    return build(msg) if build is not None else None
