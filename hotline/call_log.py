@@ -17,6 +17,11 @@ from pbx.agi import AgiResult
 from pbx.ports import Call
 
 
+def text(value: bytes | str) -> str:
+    """Redis replies are bytes unless the client decodes them; accept either."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 @dataclass(frozen=True, slots=True)
 class CallKeys:
     record: str
@@ -43,7 +48,7 @@ class CallLog:
 
     async def owner(self, call_id: str) -> str | None:
         value = await self.redis.get(self.keys(call_id).owner)
-        return value.decode() if isinstance(value, bytes) else value
+        return None if value is None else text(value)
 
     async def opened(self, call: Call, instance_id: str) -> None:
         keys = self.keys(call.call_id)
@@ -72,13 +77,13 @@ class CallLog:
             tx.expire(keys.steps, self.ttl)
             await tx.execute()
 
-    async def closed(self, call_id: str, outcome: str, **details: str) -> None:
-        await self.redis.hset(self.keys(call_id).record, mapping={
-            "ended": self._now_ms(), "outcome": outcome, **details})
+    async def closed(self, call_id: str, outcome: str) -> None:
+        await self.redis.hset(self.keys(call_id).record,
+                              mapping={"ended": self._now_ms(), "outcome": outcome})
 
     async def record(self, call_id: str) -> dict[str, str]:
         raw = await self.redis.hgetall(self.keys(call_id).record)
-        return {k.decode(): v.decode() for k, v in raw.items()}
+        return {text(k): text(v) for k, v in raw.items()}
 
     async def steps(self, call_id: str) -> list[dict[str, Any]]:
         raw = await self.redis.lrange(self.keys(call_id).steps, 0, -1)

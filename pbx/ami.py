@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from panoramisk import Manager  # type: ignore[import-untyped]
-from panoramisk.ami_protocol import AMIProtocol  # type: ignore[import-untyped]
+from panoramisk import Manager
+from panoramisk.ami_protocol import AMIProtocol
 
 from pbx.ami_codec import ActionFields, AmiDecoder, Message, encode_action
 from pbx.events import AmiConnected, AmiLost, PbxEvent, translate
@@ -118,6 +118,8 @@ class _Pending:
 
 class _Protocol(AMIProtocol):  # type: ignore[misc]
     """panoramisk's protocol with our decoder; it only moves bytes and messages."""
+
+    closed: bool
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)

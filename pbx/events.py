@@ -6,6 +6,7 @@ every time, which is how call tracking is tested without a PBX.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
@@ -13,6 +14,8 @@ from urllib.parse import unquote
 from pbx.agi import AgiResult, parse_result
 from pbx.ami_codec import Message
 from pbx.ports import Call
+
+_ENCODED_NEWLINE = re.compile("%0[aA]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,31 +96,40 @@ PbxEvent = (
 
 
 def agi_environment(encoded: str) -> dict[str, str]:
-    """The `Env` header of AsyncAGIStart: URL-encoded `agi_name: value` lines."""
+    """The `Env` header of AsyncAGIStart: URL-encoded `agi_name: value` lines.
+
+    A value may itself hold an encoded line break (a hostile caller ID name), and such
+    a line cannot be told apart from a real one. So the call's identity and caller ID
+    are taken from the event's own headers, which Asterisk escapes, and from Env only
+    variables that Asterisk writes after the caller ID: for those the last line wins,
+    which is always Asterisk's own.
+    """
     env: dict[str, str] = {}
-    for line in unquote(encoded).split("\n"):
-        name, sep, value = line.partition(": ")
-        if sep:
+    for encoded_line in _ENCODED_NEWLINE.split(encoded):
+        name, sep, value = unquote(encoded_line).partition(": ")
+        if sep and name.startswith("agi_"):
             env[name] = value
     return env
 
 
+def _unknown_as_empty(value: str) -> str:
+    return "" if value in ("unknown", "<unknown>") else value
+
+
 def _call_arrived(msg: Message) -> CallArrived:
     env = agi_environment(msg.get("Env", ""))
-    caller = env.get("agi_callerid", "")
-    dnid = env.get("agi_dnid", "")
+    dnid = _unknown_as_empty(env.get("agi_dnid", ""))
     # Local channels and many trunks carry no DNID; the extension that matched is the
     # number the caller dialled as far as the dialplan is concerned.
-    dialled = dnid if dnid and dnid != "unknown" else env.get("agi_extension", "")
+    dialled = dnid or msg.get("Exten", "")
     call = Call(
-        call_id=msg.get("Uniqueid") or env.get("agi_uniqueid", ""),
-        channel=msg.get("Channel") or env.get("agi_channel", ""),
-        caller_number="" if caller == "unknown" else caller,
-        caller_name="" if env.get("agi_calleridname") == "unknown" else env.get(
-            "agi_calleridname", ""),
+        call_id=msg.get("Uniqueid", ""),
+        channel=msg.get("Channel", ""),
+        caller_number=_unknown_as_empty(msg.get("CallerIDNum", "")),
+        caller_name=_unknown_as_empty(msg.get("CallerIDName", "")),
         dialled_number=dialled,
-        language=env.get("agi_language", "en"),
-        variables=env,
+        language=msg.get("Language", "en"),
+        variables={k: v for k, v in env.items() if k.startswith("agi_arg_")},
     )
     return CallArrived(call)
 

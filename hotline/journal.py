@@ -1,0 +1,42 @@
+"""A call's AGI steps told in the caller's words: what they heard and what they pressed."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+
+def caller_view(steps: Iterable[Mapping[str, Any]]) -> list[str]:
+    words: list[str] = []
+    for step in steps:
+        try:
+            parts = shlex.split(step["command"])
+        except ValueError:
+            parts = step["command"].split()
+        verb = " ".join(parts[:2]) if len(parts) > 1 and parts[0] in ("GET", "STREAM", "SAY") \
+            else parts[0] if parts else ""
+        args = parts[2:] if " " in verb else parts[1:]
+        result = str(step.get("result", ""))
+        if step.get("error"):
+            words.append(f"gone during {verb.lower() or 'a step'} ({step['error']})")
+            continue
+        if verb == "GET DATA":
+            words.append(f"heard {args[0]}")
+            if result and result != "-1":
+                words.append(f"pressed {result}")
+            elif step.get("data") == "timeout":
+                words.append("pressed nothing")
+        elif verb == "STREAM FILE":
+            words.append(f"heard {args[0]}")
+            if result.isdigit() and result != "0":
+                words.append(f"pressed {chr(int(result))} (interrupting)")
+        elif verb == "SAY DIGITS":
+            words.append(f"heard digits {args[0]}")
+        elif verb == "SAY NUMBER":
+            words.append(f"heard number {args[0]}")
+        elif verb == "HANGUP":
+            words.append("was hung up on")
+        else:
+            words.append(step["command"])
+    return words

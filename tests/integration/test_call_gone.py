@@ -1,0 +1,40 @@
+"""A caller who hangs up mid-prompt: the pending command fails at once, nothing leaks."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from hotline.engine import Engine
+from hotline.simulate import SimulatedCaller, place_call
+from tests.conftest import EventTap
+from tests.integration.helpers import wait_ended
+
+pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
+
+
+async def test_pending_prompt_fails_with_call_gone_on_hangup(engine: Engine,
+                                                            tap: EventTap) -> None:
+    # The menu waits up to 5 s for a key; this caller hangs up after about 1.5 s.
+    caller = SimulatedCaller(keys="", delay=0.5, stay=1.0)
+    call_id = await place_call(engine.originator, caller)
+    await tap.wait_for(lambda m: m.get("Event") == "AsyncAGIExec" or (
+        m.get("Event") == "Hangup" and m.get("Uniqueid") == call_id), timeout=10)
+    loop = asyncio.get_running_loop()
+    await tap.wait_for(lambda m: m.get("Event") == "Hangup"
+                       and m.get("Uniqueid") == call_id, timeout=10)
+    hung_up_at = loop.time()
+    record = await wait_ended(engine, call_id, timeout=10)
+    ended_after = loop.time() - hung_up_at
+
+    assert record["outcome"].startswith("caller gone")
+    steps = await engine.call_log.steps(call_id)
+    assert [s["command"] for s in steps] == ["GET DATA hello 5000 1"]
+    assert steps[0].get("error") or steps[0]["result"] == "-1"
+    # Well before the 5 s the prompt would otherwise have waited.
+    assert ended_after < 2.0
+    assert not engine.sessions
+    assert not engine.agi.commands and not engine.agi.calls
+    leaked = [t for t in asyncio.all_tasks() if "_serve" in repr(t.get_coro())]
+    assert not leaked

@@ -1,0 +1,69 @@
+"""A hostile caller ID carrying CR/LF never becomes an AMI action of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+
+import pytest
+
+from hotline import sandbox
+from hotline.engine import Engine
+from hotline.simulate import SimulatedCaller, place_call
+from tests.conftest import EventTap
+from tests.integration.helpers import wait_ended
+
+pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
+
+# If this ever reaches AMI raw, Asterisk runs an Originate into the sim-canary context,
+# which announces itself with UserEvent(HotlineCanary).
+PAYLOAD = ("Mallory\r\n\r\nAction: Originate\r\nChannel: Local/s@sim-canary\r\n"
+           "Application: Wait\r\nData: 1")
+
+
+def is_canary(msg: dict[str, str]) -> bool:
+    return msg.get("UserEvent") == "HotlineCanary"
+
+
+def send_raw(box: sandbox.SandboxInstance, text: str) -> None:
+    with socket.create_connection((box.ami.host, box.ami.port), timeout=5) as sock:
+        sock.sendall(f"Action: Login\r\nUsername: {box.ami.username}\r\n"
+                     f"Secret: {box.ami.secret}\r\n\r\n{text}".encode())
+        time.sleep(1.0)
+
+
+async def test_the_canary_catches_an_unsanitised_header(
+        engine: Engine, asterisk: sandbox.SandboxInstance, tap: EventTap) -> None:
+    """Control: the same payload written raw does inject, so the next test can fail."""
+    raw = f"Action: Setvar\r\nVariable: X\r\nValue: {PAYLOAD}\r\n\r\n"
+    await asyncio.to_thread(send_raw, asterisk, raw)
+    await tap.wait_for(is_canary, timeout=10)
+
+
+async def test_hostile_caller_name_reaches_no_action(
+        engine: Engine, tap: EventTap) -> None:
+    caller = SimulatedCaller(caller_name=PAYLOAD, keys="", delay=3, stay=2)
+    call_id = await place_call(engine.originator, caller, hostile_name=True)
+    deadline = time.monotonic() + 10
+    while not engine.agi.commands:  # caller details are set; the prompt is running
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    channel = next(s.line.call.channel for s in engine.sessions.values()
+                   if s.line.call.call_id == call_id)
+    # The engine's own path: the caller's name into a Setvar for the screen pop.
+    engine_set = await engine.ami.send_action({"Action": "Getvar", "Channel": channel,
+                                               "Variable": "HOTLINE_CALLER_NAME"})
+    # The adapter itself, handed the raw name with its CR/LF intact.
+    await engine.ami.send_action({"Action": "Setvar", "Channel": channel,
+                                  "Variable": "HOTLINE_RAW_NAME", "Value": PAYLOAD})
+    raw_set = await engine.ami.send_action({"Action": "Getvar", "Channel": channel,
+                                            "Variable": "HOTLINE_RAW_NAME"})
+    record = await wait_ended(engine, call_id)
+    await asyncio.sleep(1.0)  # an injected Originate would have rung the canary by now
+
+    assert "Action: Originate" in record["caller_name"]  # the name did reach the engine
+    for value in (engine_set.fields["Value"], raw_set.fields["Value"]):
+        assert "\r" not in value and "\n" not in value
+        assert "Action: Originate" in value  # kept, as text on one line
+    assert not [m for m in tap.events if is_canary(m)]

@@ -1,0 +1,82 @@
+"""AMI drops (kicked by Asterisk, or Asterisk restarted): the engine comes back by itself."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from hotline import sandbox
+from hotline.engine import Engine
+from hotline.simulate import SimulatedCaller, place_call
+from tests.conftest import EventTap
+from tests.integration.helpers import wait_ended
+
+pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
+
+
+def kick_engine_sessions(box: sandbox.SandboxInstance) -> int:
+    """`manager kick session` for every AMI session of the engine's user."""
+    kicked = 0
+    for row in box.cli("manager show connected").splitlines():
+        cols = row.split()
+        if cols and cols[0] == box.ami.username and len(cols) > 4 and cols[4].isdigit():
+            box.cli(f"manager kick session {cols[4]}")
+            kicked += 1
+    return kicked
+
+
+async def wait_logins(engine: Engine, count: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while engine.ami.logins < count:
+        assert time.monotonic() < deadline, "the engine did not log in again"
+        await asyncio.sleep(0.05)
+
+
+async def test_engine_reconnects_after_being_kicked_and_serves_next_call(
+        engine: Engine, asterisk: sandbox.SandboxInstance) -> None:
+    logins = engine.ami.logins
+    assert kick_engine_sessions(asterisk) >= 1
+    await wait_logins(engine, logins + 1, timeout=15)
+
+    call_id = await place_call(engine.originator, SimulatedCaller(keys="4"))
+    record = await wait_ended(engine, call_id)
+    steps = await engine.call_log.steps(call_id)
+    assert record["outcome"] == "served"
+    assert steps[0]["result"] == "4"
+
+
+async def test_caller_in_a_menu_when_ami_drops_reaches_a_person(
+        engine: Engine, asterisk: sandbox.SandboxInstance, tap: EventTap) -> None:
+    caller = SimulatedCaller(caller_number="13600000066", keys="", delay=30, stay=30)
+    call_id = await place_call(engine.originator, caller)
+    deadline = time.monotonic() + 10
+    while not engine.agi.commands:  # the welcome prompt is waiting for a key
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    logins = engine.ami.logins
+    kick_engine_sessions(asterisk)
+
+    record = await wait_ended(engine, call_id)
+    assert "lost Asterisk" in record["outcome"]
+    await wait_logins(engine, logins + 1, timeout=15)
+    # After the reconnect the engine finds the caller still in AGI and hands it over.
+    await tap.wait_for(lambda m: m.get("UserEvent") == "HotlineFallback"
+                       and m.get("CallId") == call_id, timeout=10)
+    await tap.wait_for(lambda m: m.get("UserEvent") == "HotlinePersonAnswered"
+                       and m.get("Caller") == caller.caller_number, timeout=15)
+    await engine.ami.send_action({"Action": "Hangup", "Channel": record["channel"]},
+                                 check=False)
+
+
+async def test_engine_survives_an_asterisk_restart(
+        engine: Engine, asterisk: sandbox.SandboxInstance) -> None:
+    logins = engine.ami.logins
+    await asyncio.to_thread(asterisk.restart)
+    await wait_logins(engine, logins + 1, timeout=30)
+
+    call_id = await place_call(engine.originator, SimulatedCaller(keys="8"))
+    record = await wait_ended(engine, call_id)
+    assert record["outcome"] == "served"
+    assert (await engine.call_log.steps(call_id))[0]["result"] == "8"
