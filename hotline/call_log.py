@@ -42,9 +42,12 @@ class CallLog:
         return CallKeys(record=base, steps=f"{base}:steps", owner=f"{base}:owner")
 
     async def claim(self, call_id: str, instance_id: str) -> bool:
-        """True for exactly one engine instance per call."""
-        return bool(await self.redis.set(self.keys(call_id).owner, instance_id,
-                                         nx=True, ex=self.ttl))
+        """True for exactly one engine instance per call (and again for that one: a
+        claim retried after a dropped connection must not lose the call)."""
+        owner_key = self.keys(call_id).owner
+        if await self.redis.set(owner_key, instance_id, nx=True, ex=self.ttl):
+            return True
+        return await self.owner(call_id) == instance_id
 
     async def owner(self, call_id: str) -> str | None:
         value = await self.redis.get(self.keys(call_id).owner)

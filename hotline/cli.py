@@ -71,17 +71,16 @@ def config_check(path: Path) -> int:
 
 
 async def serve_forever(settings: Settings) -> int:
-    from redis.asyncio import Redis
-
     from config.loader import ConfigError, load
     from hotline.engine import Engine
+    from hotline.redis_client import connect
 
     try:
         load(settings.config_path)
     except ConfigError as exc:
         print(f"not starting: {settings.config_path} is invalid\n{exc}", file=sys.stderr)
         return 2
-    redis = Redis.from_url(settings.redis_url)
+    redis = connect(settings.redis_url)
     engine = Engine(settings, redis)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -11,12 +11,11 @@ import logging
 import os
 import time
 
-from redis.asyncio import Redis
-
 from hotline import sandbox
 from hotline.engine import Engine
 from hotline.journal import caller_view
 from hotline.local_redis import LocalRedis, free_port
+from hotline.redis_client import connect
 from hotline.settings import Settings
 from hotline.simulate import SimulatedCaller, place_call
 
@@ -33,7 +32,7 @@ async def run_demo(keep: bool = False) -> int:
     box = await asyncio.to_thread(sandbox.start, instance, free_port(), free_port(),
                                   30000 + 2 * (os.getpid() % 5000))
     redis_server = LocalRedis().start()
-    redis = Redis.from_url(redis_server.url)
+    redis = connect(redis_server.url)
     settings = Settings(ami=box.ami, redis_url=redis_server.url)
     engine = Engine(settings, redis)
     try:

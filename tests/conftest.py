@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from hotline import sandbox
 from hotline.engine import Engine
 from hotline.local_redis import LocalRedis, free_port
+from hotline.redis_client import connect
 from hotline.settings import Settings
 from pbx.ami_codec import Message
 
@@ -41,7 +42,7 @@ def asterisk() -> Iterator[sandbox.SandboxInstance]:
 
 @pytest.fixture
 async def redis(redis_server: LocalRedis) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_server.url)
+    client = connect(redis_server.url)
     yield client
     await client.aclose()
 

@@ -1,0 +1,70 @@
+"""`hotline serve` as an operator runs it, and the engine across a Redis restart."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+
+import pytest
+from redis.asyncio import Redis
+
+from hotline import sandbox
+from hotline.call_log import CallLog
+from hotline.engine import Engine
+from hotline.local_redis import LocalRedis
+from hotline.settings import Settings
+from hotline.simulate import SimulatedCaller, place_call
+from tests.integration.helpers import wait_ended
+
+pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
+
+
+async def test_serve_answers_calls_and_stops_cleanly_on_sigterm(
+        asterisk: sandbox.SandboxInstance, redis_server: LocalRedis, redis: Redis,
+        engine: Engine) -> None:
+    env = {**os.environ, "HOTLINE_AMI_HOST": asterisk.ami.host,
+           "HOTLINE_AMI_PORT": str(asterisk.ami.port), "HOTLINE_AMI_USER": asterisk.ami.username,
+           "HOTLINE_AMI_SECRET": asterisk.ami.secret, "HOTLINE_REDIS_URL": redis_server.url,
+           "HOTLINE_KEY_PREFIX": "served:", "HOTLINE_INSTANCE_ID": "serve-under-test"}
+    # The `engine` fixture stays out of the way: it serves no call while we look away.
+    engine.accepting = False
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hotline", "serve", env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    try:
+        call_log = CallLog(redis, "served:", time.time, 3600)
+        deadline = time.monotonic() + 15
+        call_id = ""
+        while time.monotonic() < deadline:  # until serve is logged in to AMI
+            connected = asterisk.cli("manager show connected")
+            if connected.count(f"{asterisk.ami.username} ") >= 2:
+                call_id = await place_call(engine.originator, SimulatedCaller(keys="6"))
+                break
+            await asyncio.sleep(0.2)
+        assert call_id, "hotline serve never logged in to AMI"
+        while "ended" not in (record := await call_log.record(call_id)):
+            assert time.monotonic() < deadline + 15, record
+            await asyncio.sleep(0.1)
+        assert record["instance"] == "serve-under-test" and record["outcome"] == "served"
+        assert (await call_log.steps(call_id))[0]["result"] == "6"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.wait_for(proc.communicate(), timeout=20)
+    assert proc.returncode == 0, output.decode()
+
+
+async def test_calls_are_served_across_a_redis_restart(
+        engine: Engine, redis_server: LocalRedis, settings: Settings) -> None:
+    before = await place_call(engine.originator, SimulatedCaller(keys="1"))
+    await wait_ended(engine, before)
+    await asyncio.to_thread(redis_server.restart)
+
+    after = await place_call(engine.originator, SimulatedCaller(keys="2"))
+    record = await wait_ended(engine, after)
+    assert record["outcome"] == "served"
+    assert (await engine.call_log.steps(after))[0]["result"] == "2"
+    # What was stored before the restart is still there.
+    assert (await engine.call_log.record(before))["outcome"] == "served"
