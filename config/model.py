@@ -1,23 +1,127 @@
-"""The routing YAML's contract, as pydantic models. Unknown keys are errors."""
+"""The routing YAML's contract: the root of the file and its smaller sections.
+
+Secrets never live here: AMI and Redis credentials come from the engine's settings.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import datetime as dt
+import zoneinfo
+from typing import Annotated, Literal
 
+from pydantic import Field, HttpUrl, field_validator
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from config.menus import MenuNode
+from config.queues import Agent, Queue, Skill, Vip
+from config.types import AgentId, Digits, Hours, Name, Seconds, Share, Strict
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 class Numbers(Strict):
-    """Dialled numbers the hotline answers: the unified number and legacy ones."""
+    """The numbers the hotline answers, and the menu node where each one's callers start."""
 
-    unified: str = Field(pattern=r"^[0-9*#+]{2,20}$")
-    legacy: dict[str, str] = Field(default_factory=dict)
+    unified: Digits  # the one number customers are told to call
+    start: Name
+    legacy: dict[Digits, Name] = Field(default_factory=dict)
+
+
+class CallerRoute(Strict):
+    """Callers whose number matches start elsewhere (Asterisk-style pattern: `_` then
+    digits, X = any digit, Z = 1-9, N = 2-9, `.` = one or more of anything)."""
+
+    callers: Annotated[str, Field(pattern=r"^_[0-9XZN\[\]\-.!*#+]+$")]
+    start: Name
+
+
+class Holiday(Strict):
+    date: dt.date
+    name: str
+    hours: list[Hours] = Field(default_factory=list)  # empty: closed all day
+
+
+class Calendar(Strict):
+    timezone: str = "Asia/Shanghai"
+    hours: dict[Weekday, list[Hours]]
+    holidays: list[Holiday] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}': use a name like "
+                             "Asia/Shanghai or Europe/Paris") from None
+        return value
+
+
+class Languages(Strict):
+    default: Name
+    offered: list[Name] = Field(min_length=1)
+
+
+class Prompt(Strict):
+    """What a caller hears: text per language (rendered to audio when no file is
+    recorded), and optionally a recorded file that wins over the rendering."""
+
+    text: dict[Name, str] = Field(min_length=1)
+    file: str | None = None
+
+
+class Recording(Strict):
+    enabled: bool = True
+    format: Literal["mixed", "stereo"] = "mixed"
+    retention_days: int = Field(default=180, ge=1)
+    keep_flagged: bool = True  # recordings flagged for a complaint or dispute stay
+
+
+class Sampling(Strict):
+    """The satisfaction callback sample."""
+
+    rate: Share = 0.10
+    queues: list[Name] = Field(default_factory=list)  # eligible queues; empty: all
+    delay: Seconds = 3600.0
+    calling_hours: list[Hours] = Field(default_factory=list)
+    attempts: int = Field(default=3, ge=1, le=10)
+    retry_after: Seconds = 1800.0
+    survey: Name  # the menu node the callback starts in
+    at_most_every_days: int = Field(default=30, ge=0)
+
+
+class RedisBilling(Strict):
+    kind: Literal["redis"]
+
+
+class HttpBilling(Strict):
+    kind: Literal["http"]
+    url: HttpUrl
+    timeout: Seconds = 2.0
+    failures_to_open: int = Field(default=5, ge=1)  # circuit breaker
+    open_for: Seconds = 30.0
+
+
+class Backends(Strict):
+    billing: Annotated[RedisBilling | HttpBilling, Field(discriminator="kind")] = RedisBilling(
+        kind="redis")
+    # The outbound channel for callbacks; {number} is the customer's number.
+    callback_trunk: Annotated[str, Field(pattern=r"\{number\}")] = "PJSIP/{number}@trunk"
 
 
 class HotlineConfig(Strict):
-    version: int = 1
+    version: int = Field(default=1, ge=1, le=1)
     name: str = "Customer hotline"
     numbers: Numbers
-    languages: list[str] = Field(default_factory=lambda: ["zh", "en"], min_length=1)
+    caller_routes: list[CallerRoute] = Field(default_factory=list)
+    calendar: Calendar
+    languages: Languages
+    prompts: dict[Name, Prompt]
+    menus: dict[Name, MenuNode] = Field(min_length=1)
+    skills: dict[Name, Skill] = Field(min_length=1)
+    agents: dict[AgentId, Agent] = Field(default_factory=dict)
+    queues: dict[Name, Queue] = Field(default_factory=dict)
+    vip: Vip
+    recording: Recording = Recording()
+    sampling: Sampling
+    backends: Backends = Backends()

@@ -64,7 +64,8 @@ def config_check(path: Path) -> int:
         print(problem)
     errors = sum(p.severity == "error" for p in problems)
     if config is not None and not errors:
-        print(f"{path}: valid ({len(problems)} warnings)" if problems else f"{path}: valid")
+        print(f"{path}: valid, with {len(problems)} warning(s)" if problems
+              else f"{path}: valid")
         return 0
     print(f"{path}: {errors} error(s)")
     return 1
