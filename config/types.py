@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel as _BaseModel
-from pydantic import BeforeValidator, ConfigDict, Field, PlainValidator
+from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer, PlainValidator
 
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m(?!s))?\s*"
                        r"(?:(\d+(?:\.\d+)?)s)?\s*$")
@@ -89,4 +89,4 @@ def parse_time_range(value: Any) -> TimeRange:
     return TimeRange(first, last)
 
 
-Hours = Annotated[TimeRange, PlainValidator(parse_time_range)]
+Hours = Annotated[TimeRange, PlainValidator(parse_time_range), PlainSerializer(str)]

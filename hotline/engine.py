@@ -16,7 +16,9 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from config.versions import ConfigVersions
 from hotline.call_log import CallLog
+from hotline.live_config import LiveConfig
 from hotline.settings import Settings
 from ivr.welcome import WelcomePrompts, welcome_menu
 from pbx.agi import AgiResult
@@ -49,9 +51,12 @@ class _Session:
 
 class Engine:
     def __init__(self, settings: Settings, redis: Redis, *, menu: Menu | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, watch_config: bool = True) -> None:
         self.settings = settings
         self.redis = redis
+        self.live = LiveConfig(ConfigVersions(redis, settings.key_prefix, clock),
+                               settings.config_path, settings.author)
+        self._watch_config = watch_config
         self.ami = AmiConnection(settings.ami, self._on_event)
         self.agi = AgiCalls(self.ami)
         self.originator = AmiOriginator(self.ami)
@@ -64,10 +69,14 @@ class Engine:
         self._background: set[asyncio.Task[Any]] = set()
         self.listeners: list[Callable[[PbxEvent], None]] = []
 
-    async def start(self, wait: float = 10.0) -> None:
+    async def start(self, wait: float | None = 10.0) -> None:
+        """Take the active config (or the file, at first start), then serve calls.
+        Raises ConfigError when there is no valid config to serve from."""
+        await self.live.start(watch=self._watch_config)
         self.accepting = True
         self.ami.start()
-        await self.ami.wait_up(wait)
+        if wait is not None:
+            await self.ami.wait_up(wait)
 
     async def stop(self) -> None:
         """Stop taking calls; let menus finish briefly, then send callers to a person."""
@@ -83,6 +92,7 @@ class Engine:
                 await asyncio.wait(pending, timeout=5)
         for task in list(self._background):
             task.cancel()
+        await self.live.stop()
         await self.ami.close()
 
     # --- events -------------------------------------------------------------------

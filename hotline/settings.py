@@ -32,6 +32,8 @@ class Settings:
     call_record_ttl: int = 7 * 24 * 3600
     # On SIGTERM, calls in a menu get this long to finish before they go to a person.
     shutdown_grace: float = 10.0
+    # Who activates config versions from this process (recorded with each version).
+    author: str = field(default_factory=lambda: os.environ.get("USER", "engine"))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -48,6 +50,8 @@ class Settings:
             key_prefix=env.get("HOTLINE_KEY_PREFIX", "hotline:"),
             config_path=Path(env.get("HOTLINE_CONFIG", str(DEFAULT_CONFIG))),
         )
+        if "HOTLINE_AUTHOR" in env:
+            settings = replace(settings, author=env["HOTLINE_AUTHOR"])
         if "HOTLINE_INSTANCE_ID" in env:
             settings = replace(settings, instance_id=env["HOTLINE_INSTANCE_ID"])
         return replace(settings, **overrides)
