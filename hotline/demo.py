@@ -1,7 +1,8 @@
 """`hotline demo`: the product working on one machine, in one command.
 
-It brings up the local Asterisk sandbox and a private Redis, serves the example config,
-places a few simulated callers and prints what each of them did and heard.
+It brings up the local Asterisk sandbox and a private Redis, serves the example config
+(with its agents' softphones played by simulated phones that answer at once), places a
+few callers and prints what each of them heard and pressed, and who took the call.
 """
 
 from __future__ import annotations
@@ -9,21 +10,38 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import tempfile
 import time
+from dataclasses import replace
+from pathlib import Path
 
+from agents.state import Move
 from hotline import sandbox
 from hotline.engine import Engine
 from hotline.journal import caller_view
 from hotline.local_redis import LocalRedis, free_port
 from hotline.redis_client import connect
-from hotline.settings import Settings
+from hotline.settings import DEFAULT_CONFIG, Settings
 from hotline.simulate import SimulatedCaller, place_call
 
+# 'w' is half a second of pause between keys, as a caller listening to a prompt.
 CALLERS = (
-    SimulatedCaller(caller_number="13800000001", caller_name="Zhang Wei", keys="1"),
-    SimulatedCaller(caller_number="13900000002", caller_name="Li Na", keys="7", delay=2.0),
-    SimulatedCaller(caller_number="13700000003", caller_name="Wang Fang", keys=""),
+    SimulatedCaller(caller_number="13800000001", caller_name="Zhang Wei", keys="0", stay=40),
+    SimulatedCaller(caller_number="13900000002", caller_name="Li Na", keys="0", stay=40),
+    SimulatedCaller(caller_number="13700000003", caller_name="Wang Fang",
+                    keys="9wwwwww0", stay=40),
 )
+VIP_CUSTOMERS = {"13900000002": "diamond"}
+
+
+def demo_config(directory: Path) -> Path:
+    """The example, with each agent's softphone played by a simulated phone."""
+    text = DEFAULT_CONFIG.read_text()
+    for agent in ("1001", "1002", "1003", "1004", "1005"):
+        text = text.replace(f"PJSIP/agent-{agent}", f"Local/{agent}@sim-agent")
+    path = directory / "hotline.yaml"
+    path.write_text(text)
+    return path
 
 
 async def run_demo(keep: bool = False) -> int:
@@ -33,27 +51,33 @@ async def run_demo(keep: bool = False) -> int:
                                   30000 + 2 * (os.getpid() % 5000))
     redis_server = LocalRedis().start()
     redis = connect(redis_server.url)
-    settings = Settings(ami=box.ami, redis_url=redis_server.url)
+    workdir = Path(tempfile.mkdtemp(prefix="hotline-demo-"))
+    settings = replace(Settings(ami=box.ami, redis_url=redis_server.url),
+                       config_path=demo_config(workdir),
+                       prompts_dir=Path(str(box.state["sounds_dir"])),
+                       prompts_dir_asterisk=str(box.state["sounds_dir_in_chroot"]))
     engine = Engine(settings, redis)
     try:
+        print("rendering the prompts (espeak-ng) and starting the engine...")
         await engine.start()
-        print(f"engine up: AMI {box.ami.host}:{box.ami.port}, Redis {redis_server.url}\n")
+        now = time.time()
+        for agent in engine.live.config.agents:
+            await engine.routing.apply(agent, Move.LOG_IN, now)
+            await engine.routing.apply(agent, Move.GO_READY, now)
+        for number, tier in VIP_CUSTOMERS.items():
+            await redis.hset(f"{settings.key_prefix}customer:{number}", "tier", tier)
+        print(f"engine up: AMI {box.ami.host}:{box.ami.port}, Redis {redis_server.url}, "
+              f"config version {engine.live.version}, "
+              f"{len(engine.live.config.agents)} agents ready\n")
         started = time.monotonic()
         call_ids = []
         for caller in CALLERS:
             call_ids.append(await place_call(engine.originator, caller))
             await asyncio.sleep(0.3)
-        all_ended = await _wait_ended(engine, call_ids, timeout=40)
+        all_ended = await _wait_ended(engine, call_ids, timeout=90)
         for caller, call_id in zip(CALLERS, call_ids, strict=True):
-            record = await engine.call_log.record(call_id)
-            steps = await engine.call_log.steps(call_id)
-            plan = f"presses {caller.keys}" if caller.keys else "presses nothing"
-            print(f"caller {caller.caller_number} ({caller.caller_name}) dials "
-                  f"{caller.dialled_number} and {plan}")
-            for words in caller_view(steps):
-                print(f"    {words}")
-            print(f"    outcome: {record.get('outcome', 'still on the line')}\n")
-        print(f"{len(call_ids)} calls served in {time.monotonic() - started:.1f}s")
+            await _tell(engine, caller, call_id)
+        print(f"{len(call_ids)} calls in {time.monotonic() - started:.1f}s")
         return 0 if all_ended else 1
     finally:
         await engine.stop()
@@ -64,6 +88,23 @@ async def run_demo(keep: bool = False) -> int:
                   f"--instance {instance} down")
         else:
             await asyncio.to_thread(sandbox.stop, instance)
+
+
+async def _tell(engine: Engine, caller: SimulatedCaller, call_id: str) -> None:
+    record = await engine.call_log.record(call_id)
+    steps = await engine.call_log.steps(call_id)
+    tier = VIP_CUSTOMERS.get(caller.caller_number, "normal")
+    keys = caller.keys.replace("w", "") or "nothing"
+    print(f"caller {caller.caller_number} ({caller.caller_name}, {tier}) dials "
+          f"{caller.dialled_number} and presses {keys}")
+    for words in caller_view(steps):
+        print(f"    {words}")
+    routed = await engine.routing.call(call_id)
+    if routed.get("agent"):
+        agent = engine.live.config.agents[routed["agent"]]
+        print(f"    answered by agent {routed['agent']} ({agent.name}) "
+              f"from queue {routed['queue']}")
+    print(f"    outcome: {record.get('outcome', 'still on the line')}\n")
 
 
 async def _wait_ended(engine: Engine, call_ids: list[str], timeout: float) -> bool:

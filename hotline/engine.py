@@ -16,11 +16,15 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from config.model import HotlineConfig
 from config.versions import ConfigVersions
+from hotline.call_flow import CallFlow
 from hotline.call_log import CallLog
 from hotline.live_config import LiveConfig
+from hotline.prompts import build_prompts
+from hotline.queueing import Queues
 from hotline.settings import Settings
-from ivr.welcome import WelcomePrompts, welcome_menu
+from ivr.menu import Prompts
 from pbx.agi import AgiResult
 from pbx.agi_call import AgiCall, AgiCalls
 from pbx.ami import AmiConnection, AmiError
@@ -31,10 +35,12 @@ from pbx.events import (
     CallArrived,
     CallHungUp,
     CallLeftAgi,
+    DialEnded,
     PbxEvent,
 )
 from pbx.originate import AmiOriginator
 from pbx.ports import Call, CallControl, CallGone
+from routing.store import RoutingStore
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +61,19 @@ class Engine:
         self.settings = settings
         self.redis = redis
         self.live = LiveConfig(ConfigVersions(redis, settings.key_prefix, clock),
-                               settings.config_path, settings.author)
+                               settings.config_path, settings.author,
+                               prepare=self._render_prompts)
         self._watch_config = watch_config
         self.ami = AmiConnection(settings.ami, self._on_event)
         self.agi = AgiCalls(self.ami)
         self.originator = AmiOriginator(self.ami)
         self.call_log = CallLog(redis, settings.key_prefix, clock, settings.call_record_ttl)
-        prompts = WelcomePrompts()
-        self.menu: Menu = menu or (lambda line: welcome_menu(line, prompts))
+        self.routing = RoutingStore(redis, settings.key_prefix)
+        self.queues = Queues(self.ami, self.routing, lambda: self.live.config, clock)
+        # Tests of the telephony path may run a menu of their own instead of the YAML's.
+        self.menu: Menu = menu or CallFlow(
+            self.live, self.queues, Prompts(settings.prompts_dir_asterisk), redis,
+            settings.key_prefix, clock, self._to_person)
         self.sessions: dict[str, _Session] = {}  # by channel
         self.accepting = False
         self.served = 0
@@ -73,6 +84,7 @@ class Engine:
         """Take the active config (or the file, at first start), then serve calls.
         Raises ConfigError when there is no valid config to serve from."""
         await self.live.start(watch=self._watch_config)
+        self.queues.start()
         self.accepting = True
         self.ami.start()
         if wait is not None:
@@ -92,6 +104,7 @@ class Engine:
                 await asyncio.wait(pending, timeout=5)
         for task in list(self._background):
             task.cancel()
+        await self.queues.stop()
         await self.live.stop()
         await self.ami.close()
 
@@ -106,8 +119,11 @@ class Engine:
                 self.agi.command_finished(command_id, result)
             case CallLeftAgi(channel=channel):
                 self.agi.channel_gone(channel, "left the engine's control")
-            case CallHungUp(channel=channel, cause_text=cause):
+            case CallHungUp(channel=channel, call_id=call_id, cause_text=cause):
                 self.agi.channel_gone(channel, f"hung up ({cause or 'normal'})")
+                self._spawn(self.queues.call_ended(call_id))
+            case DialEnded(call_id=call_id, status=status):
+                self._spawn(self.queues.dial_ended(call_id, status))
             case AmiLost(reason=reason):
                 self.agi.everything_gone(f"lost Asterisk: {reason}")
             case AmiConnected(reconnect=True):
@@ -145,7 +161,9 @@ class Engine:
                      call.dialled_number)
             await line.set_variable("HOTLINE_CALL_ID", call.call_id)
             await line.set_variable("HOTLINE_CALLER_NAME", call.caller_name)
-            await self.menu(line)
+            result = await self.menu(line)
+            if isinstance(result, str):
+                outcome = result
         except CallGone as exc:
             outcome = f"caller gone: {exc}"
         except asyncio.CancelledError:
@@ -185,6 +203,13 @@ class Engine:
         except RedisError as exc:
             log.error("call %s ended (%s) but its record could not be stored: %s",
                       call_id, outcome, exc)
+
+    async def _render_prompts(self, config: HotlineConfig) -> None:
+        """Before a version is served: its prompts exist as audio Asterisk can play."""
+        rendered, _ = await asyncio.to_thread(
+            build_prompts, config, self.settings.prompts_dir, lambda _line: None)
+        if rendered:
+            log.info("rendered %d prompt file(s) into %s", rendered, self.settings.prompts_dir)
 
     async def _to_person(self, line: CallControl, why: str) -> None:
         try:

@@ -7,6 +7,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 
+def _prompt(path: str) -> str:
+    """`/srv/.../sounds/zh/main_menu` as `zh/main_menu`; core sounds as they are."""
+    parts = path.split("/")
+    return "/".join(parts[-2:]) if path.startswith("/") else path
+
+
 def caller_view(steps: Iterable[Mapping[str, Any]]) -> list[str]:
     words: list[str] = []
     for step in steps:
@@ -22,13 +28,13 @@ def caller_view(steps: Iterable[Mapping[str, Any]]) -> list[str]:
             words.append(f"gone during {verb.lower() or 'a step'} ({step['error']})")
             continue
         if verb == "GET DATA":
-            words.append(f"heard {args[0]}")
+            words.append(f"heard {_prompt(args[0])}")
             if result and result != "-1":
                 words.append(f"pressed {result}")
             elif step.get("data") == "timeout":
                 words.append("pressed nothing")
         elif verb == "STREAM FILE":
-            words.append(f"heard {args[0]}")
+            words.append(f"heard {_prompt(args[0])}")
             if result.isdigit() and result != "0":
                 words.append(f"pressed {chr(int(result))} (interrupting)")
         elif verb == "SAY DIGITS":

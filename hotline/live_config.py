@@ -9,9 +9,8 @@ replaces the one callers are served from.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,10 @@ log = logging.getLogger(__name__)
 
 class LiveConfig:
     def __init__(self, versions: ConfigVersions, path: Path, author: str,
-                 poll_every: float = 2.0) -> None:
+                 poll_every: float = 2.0,
+                 prepare: Callable[[HotlineConfig], Awaitable[None]] | None = None) -> None:
+        # `prepare` runs before a version is served (rendering its prompts, say).
+        self.prepare = prepare
         self.versions = versions
         self.path = path
         self.author = author
@@ -35,6 +37,8 @@ class LiveConfig:
         self.version: int | None = None
         self.listeners: list[Callable[[HotlineConfig, int], None]] = []
         self._file_stamp: tuple[float, int] | None = None
+        self._wanted: int | None = None
+        self._stopping = False
         self._tasks: list[asyncio.Task[Any]] = []
 
     @property
@@ -49,18 +53,18 @@ class LiveConfig:
                 _, problems = check(self.path)
                 raise ConfigError(problems)
         else:
-            self._adopt(active)
+            await self._adopt(active)
             self._file_stamp = self._stamp()
         if watch:
             self._tasks = [asyncio.ensure_future(self._follow_redis()),
                            asyncio.ensure_future(self._watch_file())]
 
     async def stop(self) -> None:
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
 
     async def activate_file(self, why: str) -> bool:
         """Activate the file's current text; False (and the reasons logged) if invalid."""
@@ -79,7 +83,7 @@ class LiveConfig:
         if activation.changed:
             log.info("config version %s activated from %s (%s)", activation.version.number,
                      self.path, why)
-        self._adopt(activation.version, activation.loaded)
+        await self._adopt(activation.version, activation.loaded)
         return True
 
     async def refresh(self) -> None:
@@ -88,9 +92,9 @@ class LiveConfig:
         if number is not None and number != self.version:
             version = await self.versions.get(number)
             if version is not None:
-                self._adopt(version)
+                await self._adopt(version)
 
-    def _adopt(self, version: Version, loaded: Loaded | None = None) -> None:
+    async def _adopt(self, version: Version, loaded: Loaded | None = None) -> None:
         if version.number == self.version:
             return
         if loaded is None:
@@ -101,17 +105,26 @@ class LiveConfig:
                 log.error("active config version %s does not load here; staying on %s:\n%s",
                           version.number, self.version, exc)
                 return
+        self._wanted = version.number
+        if self.prepare is not None:
+            try:
+                await self.prepare(loaded.config)
+            except Exception:
+                log.exception("preparing config version %s failed; serving it anyway",
+                              version.number)
+            if self._wanted != version.number:
+                return  # a newer version arrived while this one was being prepared
         self.loaded, self.version = loaded, version.number  # one swap: atomic for readers
         for listener in self.listeners:
             listener(loaded.config, version.number)
 
     async def _follow_redis(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 async with self.versions.redis.pubsub() as pubsub:
                     await pubsub.subscribe(self.versions.channel)
                     await self.refresh()  # anything missed while not subscribed
-                    while True:
+                    while not self._stopping:
                         await pubsub.get_message(ignore_subscribe_messages=True,
                                                  timeout=self.poll_every)
                         await self.refresh()
@@ -120,7 +133,7 @@ class LiveConfig:
                 await asyncio.sleep(self.poll_every)
 
     async def _watch_file(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.poll_every)
             stamp = self._stamp()
             if stamp is not None and stamp != self._file_stamp:

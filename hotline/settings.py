@@ -25,6 +25,10 @@ class Settings:
     key_prefix: str = "hotline:"
     instance_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     config_path: Path = DEFAULT_CONFIG
+    # Rendered prompts: where the engine writes them, and the same folder as Asterisk
+    # sees it (often another host, or a chroot, sharing the storage).
+    prompts_dir: Path = Path("/var/lib/asterisk/sounds/hotline")
+    prompts_dir_asterisk: str = "/var/lib/asterisk/sounds/hotline"
     # Where a caller goes when the engine cannot serve the call (see extensions.conf).
     fallback_context: str = "hotline-fallback"
     fallback_exten: str = "s"
@@ -50,6 +54,10 @@ class Settings:
             key_prefix=env.get("HOTLINE_KEY_PREFIX", "hotline:"),
             config_path=Path(env.get("HOTLINE_CONFIG", str(DEFAULT_CONFIG))),
         )
+        if "HOTLINE_PROMPTS_DIR" in env:
+            prompts = env["HOTLINE_PROMPTS_DIR"]
+            settings = replace(settings, prompts_dir=Path(prompts), prompts_dir_asterisk=env.get(
+                "HOTLINE_PROMPTS_DIR_ASTERISK", prompts))
         if "HOTLINE_AUTHOR" in env:
             settings = replace(settings, author=env["HOTLINE_AUTHOR"])
         if "HOTLINE_INSTANCE_ID" in env:

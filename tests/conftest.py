@@ -11,6 +11,7 @@ import itertools
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
@@ -20,6 +21,7 @@ from hotline.engine import Engine
 from hotline.local_redis import LocalRedis, free_port
 from hotline.redis_client import connect
 from hotline.settings import Settings
+from ivr.welcome import WelcomePrompts, welcome_menu
 from pbx.ami_codec import Message
 
 _prefixes = itertools.count(1)
@@ -51,11 +53,26 @@ async def redis(redis_server: LocalRedis) -> AsyncIterator[Redis]:
 def settings(asterisk: sandbox.SandboxInstance, redis_server: LocalRedis) -> Settings:
     # A key prefix per test keeps each test's call records apart in the shared Redis.
     return replace(Settings(ami=asterisk.ami, redis_url=redis_server.url),
-                   key_prefix=f"hotline-test-{next(_prefixes)}:", shutdown_grace=2.0)
+                   key_prefix=f"hotline-test-{next(_prefixes)}:", shutdown_grace=2.0,
+                   prompts_dir=Path(str(asterisk.state["sounds_dir"])),
+                   prompts_dir_asterisk=str(asterisk.state["sounds_dir_in_chroot"]))
 
 
 @pytest.fixture
 async def engine(settings: Settings, redis: Redis) -> AsyncIterator[Engine]:
+    """An engine running the first menu (welcome, a key, said back): for the tests of
+    the telephony path itself, independent of the example's menus."""
+    prompts = WelcomePrompts()
+    engine = Engine(settings, redis, menu=lambda line: welcome_menu(line, prompts),
+                    watch_config=False)
+    await engine.start()
+    yield engine
+    await engine.stop()
+
+
+@pytest.fixture
+async def hotline(settings: Settings, redis: Redis) -> AsyncIterator[Engine]:
+    """The whole product: the routing YAML's menus and queues."""
     engine = Engine(settings, redis)
     await engine.start()
     yield engine

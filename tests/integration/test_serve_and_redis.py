@@ -28,7 +28,9 @@ async def test_serve_answers_calls_and_stops_cleanly_on_sigterm(
     env = {**os.environ, "HOTLINE_AMI_HOST": asterisk.ami.host,
            "HOTLINE_AMI_PORT": str(asterisk.ami.port), "HOTLINE_AMI_USER": asterisk.ami.username,
            "HOTLINE_AMI_SECRET": asterisk.ami.secret, "HOTLINE_REDIS_URL": redis_server.url,
-           "HOTLINE_KEY_PREFIX": "served:", "HOTLINE_INSTANCE_ID": "serve-under-test"}
+           "HOTLINE_KEY_PREFIX": "served:", "HOTLINE_INSTANCE_ID": "serve-under-test",
+           "HOTLINE_PROMPTS_DIR": str(asterisk.state["sounds_dir"]),
+           "HOTLINE_PROMPTS_DIR_ASTERISK": str(asterisk.state["sounds_dir_in_chroot"])}
     # The `engine` fixture stays out of the way: it serves no call while we look away.
     engine.accepting = False
     proc = await asyncio.create_subprocess_exec(
@@ -41,15 +43,21 @@ async def test_serve_answers_calls_and_stops_cleanly_on_sigterm(
         while time.monotonic() < deadline:  # until serve is logged in to AMI
             connected = asterisk.cli("manager show connected")
             if connected.count(f"{asterisk.ami.username} ") >= 2:
-                call_id = await place_call(engine.originator, SimulatedCaller(keys="6"))
+                call_id = await place_call(engine.originator,
+                                           SimulatedCaller(keys="6", stay=4))
                 break
             await asyncio.sleep(0.2)
         assert call_id, "hotline serve never logged in to AMI"
         while "ended" not in (record := await call_log.record(call_id)):
             assert time.monotonic() < deadline + 15, record
             await asyncio.sleep(0.1)
-        assert record["instance"] == "serve-under-test" and record["outcome"] == "served"
-        assert (await call_log.steps(call_id))[0]["result"] == "6"
+        # The example's main menu: 6 is no choice there, so the caller hears why.
+        steps = await call_log.steps(call_id)
+        assert record["instance"] == "serve-under-test"
+        assert steps[0]["command"].startswith("GET DATA /srv/hotline/")
+        assert steps[0]["command"].split()[2].endswith("/zh/main_menu")
+        assert steps[0]["result"] == "6"
+        assert steps[1]["command"].split()[2].endswith("/zh/invalid_choice")
     finally:
         proc.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(proc.communicate(), timeout=20)

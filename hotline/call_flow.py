@@ -1,0 +1,89 @@
+"""One caller's way through the hotline: the menus, then a queue or a person.
+
+Returns the call's outcome in words for the call record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from hotline.live_config import LiveConfig
+from hotline.queueing import Queues
+from ivr.menu import Caller, Prompts, run_menu
+from ivr.numbers import start_node
+from pbx.ports import CallControl
+
+log = logging.getLogger(__name__)
+
+TIERS = {"diamond", "gold", "silver", "normal"}
+
+
+class CallFlow:
+    def __init__(self, live: LiveConfig, queues: Queues, prompts: Prompts, redis: Redis,
+                 prefix: str, clock: Callable[[], float],
+                 to_person: Callable[[CallControl, str], object]) -> None:
+        self.live = live
+        self.queues = queues
+        self.prompts = prompts
+        self.redis = redis
+        self.prefix = prefix
+        self.clock = clock
+        self.to_person = to_person
+
+    async def __call__(self, line: CallControl) -> str:
+        call = line.call
+        back = await self.queues.returned(call.call_id)
+        if back is not None:  # the agent did not answer: same queue, same place
+            return await self._wait(line, back.queue, back.tier, back.boost, back.arrived_at)
+        config = self.live.config
+        start = start_node(config, call.dialled_number, call.caller_number)
+        if start is None:
+            await self._person(line, f"number {call.dialled_number} is not the hotline's")
+            return f"to a person: unknown number {call.dialled_number}"
+        caller = Caller(language=config.languages.default,
+                        tier=await self.tier_of(call.caller_number))
+        exit = await run_menu(line, self.live, start, caller, self.prompts,
+                              lambda: dt.datetime.fromtimestamp(self.clock(), dt.UTC))
+        path = " > ".join(caller.path)
+        if exit.kind == "queue":
+            outcome = await self._wait(line, exit.queue, caller.tier, exit.boost, None)
+            return f"{outcome} (menu: {path})"
+        if exit.kind == "person":
+            await self._person(line, exit.reason)
+            return f"to a person: {exit.reason} (menu: {path})"
+        return f"served by the menu (menu: {path})"
+
+    async def tier_of(self, number: str) -> str:
+        """The caller's VIP tier from the built-in customer directory."""
+        if not number:
+            return "normal"
+        try:
+            tier = await self.redis.hget(f"{self.prefix}customer:{number}", "tier")
+        except RedisError as exc:
+            log.warning("customer directory unavailable (%s): tier normal", exc)
+            return "normal"
+        text = tier.decode() if isinstance(tier, bytes) else tier
+        return text if text in TIERS else "normal"
+
+    async def _wait(self, line: CallControl, queue: str, tier: str, boost: int,
+                    arrived_at: float | None) -> str:
+        config = self.live.config
+        if queue not in config.queues:
+            await self._person(line, f"queue '{queue}' no longer exists")
+            return f"to a person: queue '{queue}' no longer exists"
+        outcome = await self.queues.wait(line, queue, tier=tier, boost=boost,
+                                         arrived_at=arrived_at)
+        if outcome.kind == "person":
+            await self._person(line, outcome.reason)
+            return f"to a person from queue {queue}: {outcome.reason}"
+        if outcome.kind == "connecting":
+            return f"to an agent from queue {queue}"
+        return f"caller left queue {queue}"
+
+    async def _person(self, line: CallControl, why: str) -> None:
+        await self.to_person(line, why)  # type: ignore[misc]

@@ -1,0 +1,244 @@
+"""Callers waiting for a person, and the matching that connects them to agents.
+
+Decisions come from `routing.decide` over the live config read at each round, so a
+new version's relaxation and priority rules apply to callers already waiting. Pairing
+an agent with a call is one Redis script (`RoutingStore.reserve`), so two engine
+instances never give one agent two calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from agents.state import AgentState, Move, MoveRefused
+from config.model import HotlineConfig
+from pbx.ami import AmiConnection, AmiError
+from pbx.ports import Call, CallControl, CallGone
+from routing.decide import FreeAgent, WaitingCall, line_order, pick_agent
+from routing.store import RoutingStore
+
+log = logging.getLogger(__name__)
+
+HOLD_PROMPTS = ("queue-periodic-announce", "silence/5")
+CONNECT_CONTEXT = "hotline-connect"
+
+
+@dataclass(frozen=True, slots=True)
+class WaitOutcome:
+    kind: str  # "connecting", "person", "gone"
+    reason: str = ""
+
+
+class Queues:
+    def __init__(self, ami: AmiConnection, store: RoutingStore,
+                 config: Callable[[], HotlineConfig], clock: Callable[[], float],
+                 tick: float = 1.0) -> None:
+        self.ami = ami
+        self.store = store
+        self.config = config
+        self.clock = clock
+        self.tick = tick
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._matcher: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def start(self) -> None:
+        self._stopping = False
+        self._matcher = asyncio.ensure_future(self._match_forever())
+
+    async def stop(self) -> None:
+        # A flag, then cancel: the matcher must end even if a cancellation is lost in a
+        # race with a timeout (Python 3.11's asyncio can lose one).
+        self._stopping = True
+        self._wake.set()
+        tasks = [t for t in [self._matcher, *self._tasks] if t is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # --- a caller waiting -----------------------------------------------------------
+
+    async def wait(self, line: CallControl, queue: str, *, tier: str, boost: int,
+                   arrived_at: float | None = None) -> WaitOutcome:
+        """Hold the caller in `queue` until an agent is being rung for them, or the
+        queue's rules send them elsewhere. Returns how the wait ended."""
+        call = line.call
+        arrived = arrived_at if arrived_at is not None else self.clock()
+        await self.store.join(WaitingCall(call.call_id, queue, arrived, tier, boost),
+                              call.channel)
+        self.wake()
+        try:
+            while True:
+                queue = (await self.store.call(call.call_id)).get("queue", queue)
+                exit_now = self._rules_say_leave(queue, arrived)
+                if exit_now is not None:
+                    moved = await self._follow_rule(call, queue, exit_now)
+                    if moved is None:
+                        await self.store.leave(call.call_id, queue)
+                        return WaitOutcome("person", exit_now)
+                    queue = moved
+                    continue
+                for prompt in HOLD_PROMPTS:
+                    await line.play(prompt)
+        except CallGone:
+            state = (await self.store.call(call.call_id)).get("state")
+            if state in ("offered", "connected"):
+                # Our Redirect took the caller out of AGI; the agent may have answered
+                # before this line runs.
+                return WaitOutcome("connecting")
+            await self.store.leave(call.call_id, queue)
+            return WaitOutcome("gone")
+
+    def _rules_say_leave(self, queue: str, arrived: float) -> str | None:
+        config = self.config()
+        rules = config.queues.get(queue)
+        if rules is None:
+            return "queue removed"
+        waited = self.clock() - arrived
+        if rules.max_wait is not None and waited >= rules.max_wait.after:
+            return "max wait"
+        if rules.overflow is not None and waited >= rules.overflow.after:
+            return "overflow"
+        return None
+
+    async def _follow_rule(self, call: Call, queue: str, why: str) -> str | None:
+        """The queue a rule moves the caller to, or None when they leave the queues."""
+        rules = self.config().queues.get(queue)
+        target = None
+        if why == "overflow" and rules is not None and rules.overflow is not None:
+            target = rules.overflow.to
+        elif why == "max wait" and rules is not None and rules.max_wait is not None \
+                and rules.max_wait.then == "queue":
+            target = rules.max_wait.target
+        if target is None or target not in self.config().queues or target == queue:
+            log.info("call %s leaves queue %s (%s): to a person", call.call_id, queue, why)
+            return None
+        log.info("call %s moves from queue %s to %s (%s)", call.call_id, queue, target, why)
+        await self.store.move_to_queue(call.call_id, queue, target)
+        self.wake()
+        return target
+
+    # --- matching -------------------------------------------------------------------
+
+    async def _match_forever(self) -> None:
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.tick):
+                    await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self.match_round()
+            except Exception:
+                log.exception("matching round failed; trying again next round")
+
+    async def match_round(self) -> int:
+        """Pair free agents with waiting callers, best first; returns the pairs made."""
+        config, now = self.config(), self.clock()
+        free: list[FreeAgent] = []
+        for agent_id, agent in config.agents.items():
+            fields = await self.store.agent(agent_id)
+            if fields.get("state") == AgentState.READY.value:
+                free.append(FreeAgent(agent_id, agent.skills,
+                                      float(fields.get("idle_since", 0) or 0)))
+        made = 0
+        for queue_name, rules in config.queues.items():
+            if not free:
+                break
+            for call in line_order(await self.store.waiting(queue_name), config.vip, now):
+                chosen = pick_agent(rules, now - call.arrived_at, free)
+                if chosen is None:
+                    continue
+                if await self.store.reserve(chosen.agent_id, call, now):
+                    free.remove(chosen)
+                    made += 1
+                    self._spawn(self._connect(config, call, chosen.agent_id))
+                if not free:
+                    break
+        return made
+
+    async def _connect(self, config: HotlineConfig, call: WaitingCall, agent_id: str) -> None:
+        fields = await self.store.call(call.call_id)
+        agent, rules = config.agents[agent_id], config.queues.get(call.queue)
+        ring = rules.ring_timeout if rules is not None else 15
+        channel = fields["channel"]
+        try:
+            for name, value in (("HOTLINE_AGENT_ID", agent_id),
+                                ("HOTLINE_AGENT_DIAL", agent.endpoint),
+                                ("HOTLINE_RING_TIMEOUT", f"{ring:g}"),
+                                ("HOTLINE_QUEUE", call.queue),
+                                ("HOTLINE_VIP_TIER", call.tier)):
+                await self.ami.send_action({"Action": "Setvar", "Channel": channel,
+                                            "Variable": name, "Value": value})
+            await self.ami.send_action({"Action": "Redirect", "Channel": channel,
+                                        "Context": CONNECT_CONTEXT, "Exten": "s",
+                                        "Priority": 1})
+        except AmiError as exc:
+            log.warning("could not ring agent %s for call %s (%s); back in line",
+                        agent_id, call.call_id, exc)
+            await self.store.requeue(call.call_id, call.queue)
+            with contextlib.suppress(MoveRefused):
+                await self.store.apply(agent_id, Move.CANCEL_OFFER, self.clock())
+            self.wake()
+            return
+        log.info("call %s: ringing agent %s (%s) from queue %s", call.call_id, agent_id,
+                 agent.endpoint, call.queue)
+
+    # --- outcomes from AMI ----------------------------------------------------------
+
+    async def dial_ended(self, call_id: str, status: str) -> None:
+        fields = await self.store.call(call_id)
+        agent_id = fields.get("agent")
+        if fields.get("state") != "offered" or not agent_id:
+            return
+        now = self.clock()
+        if status == "ANSWER":
+            await self.store.set_call_state(call_id, "connected")
+            with contextlib.suppress(MoveRefused):
+                await self.store.apply(agent_id, Move.ANSWER, now)
+            return
+        # Ring, no answer (RONA): the agent is set not ready, the caller goes back to
+        # the head of the line (arrival time kept) when the dialplan returns it to AGI.
+        log.info("agent %s did not answer call %s (%s): not ready", agent_id, call_id, status)
+        with contextlib.suppress(MoveRefused):
+            await self.store.apply(agent_id, Move.NO_ANSWER, now, reason="no answer")
+
+    async def call_ended(self, call_id: str) -> None:
+        fields = await self.store.call(call_id)
+        agent_id = fields.get("agent")
+        if fields.get("state") != "connected" or not agent_id:
+            return
+        await self.store.set_call_state(call_id, "ended")
+        with contextlib.suppress(MoveRefused):
+            await self.store.apply(agent_id, Move.CALL_ENDED, self.clock())
+        wrap_up = self.config().agents.get(agent_id)
+        self._spawn(self._end_wrap_up(agent_id, wrap_up.wrap_up if wrap_up else 0.0))
+
+    async def _end_wrap_up(self, agent_id: str, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        with contextlib.suppress(MoveRefused):
+            await self.store.apply(agent_id, Move.WRAP_UP_DONE, self.clock())
+        self.wake()
+
+    async def returned(self, call_id: str) -> WaitingCall | None:
+        """A caller back in AGI after an unanswered offer: where they were in line
+        (`wait` with their arrival time puts them back there)."""
+        fields = await self.store.call(call_id)
+        if fields.get("state") != "offered":
+            return None
+        return WaitingCall(call_id, fields["queue"], float(fields["arrived_at"]),
+                           fields.get("tier", "normal"), int(fields.get("boost", 0)))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
