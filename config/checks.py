@@ -85,6 +85,7 @@ def references(c: HotlineConfig) -> Iterator[Finding]:
     for i, queue_name in enumerate(c.sampling.queues):
         yield from _ref(("sampling", "queues", i), "queue", queue_name, queues)
     yield from _ref(("sampling", "survey"), "menu node", c.sampling.survey, nodes)
+    yield from _ref(("fallback",), "menu node", c.fallback, nodes)
 
 
 def _node_references(c: HotlineConfig, here: Loc, node: Node, queues: Iterable[str],
@@ -119,6 +120,7 @@ def _queue_references(c: HotlineConfig, here: Loc, queue: Queue) -> Iterator[Fin
 def entry_nodes(c: HotlineConfig) -> list[str]:
     """Where callers enter the menu tree from outside it."""
     entries = [c.numbers.start, *c.numbers.legacy.values(), c.sampling.survey]
+    entries += [c.fallback] if c.fallback else []
     entries += [route.start for route in c.caller_routes]
     for queue in c.queues.values():
         entries += [n for n in (queue.fallback,) if n]

@@ -122,6 +122,9 @@ class HotlineConfig(Strict):
     agents: dict[AgentId, Agent] = Field(default_factory=dict)
     queues: dict[Name, Queue] = Field(default_factory=dict)
     vip: Vip
+    # Where callers go when a new version removed the node they were about to enter
+    # (default: a person).
+    fallback: Name | None = None
     recording: Recording = Recording()
     sampling: Sampling
     backends: Backends = Backends()

@@ -39,7 +39,9 @@ class CallFlow:
         call = line.call
         back = await self.queues.returned(call.call_id)
         if back is not None:  # the agent did not answer: same queue, same place
-            return await self._wait(line, back.queue, back.tier, back.boost, back.arrived_at)
+            outcome, _ = await self._wait(line, back.queue, back.tier, back.boost,
+                                          back.arrived_at)
+            return outcome
         config = self.live.config
         start = start_node(config, call.dialled_number, call.caller_number)
         if start is None:
@@ -47,16 +49,22 @@ class CallFlow:
             return f"to a person: unknown number {call.dialled_number}"
         caller = Caller(language=config.languages.default,
                         tier=await self.tier_of(call.caller_number))
-        exit = await run_menu(line, self.live, start, caller, self.prompts,
-                              lambda: dt.datetime.fromtimestamp(self.clock(), dt.UTC))
-        path = " > ".join(caller.path)
-        if exit.kind == "queue":
-            outcome = await self._wait(line, exit.queue, caller.tier, exit.boost, None)
-            return f"{outcome} (menu: {path})"
-        if exit.kind == "person":
-            await self._person(line, exit.reason)
-            return f"to a person: {exit.reason} (menu: {path})"
-        return f"served by the menu (menu: {path})"
+        node: str | None = start
+        outcome = ""
+        while node is not None:
+            exit = await run_menu(line, self.live, node, caller, self.prompts,
+                                  lambda: dt.datetime.fromtimestamp(self.clock(), dt.UTC))
+            path = " > ".join(caller.path)
+            node = None
+            if exit.kind == "queue":
+                outcome, node = await self._wait(line, exit.queue, caller.tier, exit.boost,
+                                                 None)
+            elif exit.kind == "person":
+                await self._person(line, exit.reason)
+                outcome = f"to a person: {exit.reason}"
+            else:
+                outcome = "served by the menu"
+        return f"{outcome} (menu: {path})"
 
     async def tier_of(self, number: str) -> str:
         """The caller's VIP tier from the built-in customer directory."""
@@ -71,19 +79,22 @@ class CallFlow:
         return text if text in TIERS else "normal"
 
     async def _wait(self, line: CallControl, queue: str, tier: str, boost: int,
-                    arrived_at: float | None) -> str:
+                    arrived_at: float | None) -> tuple[str, str | None]:
+        """The outcome in words, and the menu node to go on at, if any."""
         config = self.live.config
         if queue not in config.queues:
             await self._person(line, f"queue '{queue}' no longer exists")
-            return f"to a person: queue '{queue}' no longer exists"
+            return f"to a person: queue '{queue}' no longer exists", None
         outcome = await self.queues.wait(line, queue, tier=tier, boost=boost,
                                          arrived_at=arrived_at)
+        if outcome.kind == "menu":
+            return f"left queue {queue} ({outcome.reason})", outcome.node
         if outcome.kind == "person":
             await self._person(line, outcome.reason)
-            return f"to a person from queue {queue}: {outcome.reason}"
+            return f"to a person from queue {queue}: {outcome.reason}", None
         if outcome.kind == "connecting":
-            return f"to an agent from queue {queue}"
-        return f"caller left queue {queue}"
+            return f"to an agent from queue {queue}", None
+        return f"caller left queue {queue}", None
 
     async def _person(self, line: CallControl, why: str) -> None:
         await self.to_person(line, why)  # type: ignore[misc]

@@ -62,7 +62,7 @@ class Engine:
         self.redis = redis
         self.live = LiveConfig(ConfigVersions(redis, settings.key_prefix, clock),
                                settings.config_path, settings.author,
-                               prepare=self._render_prompts)
+                               poll_every=settings.config_poll, prepare=self._render_prompts)
         self._watch_config = watch_config
         self.ami = AmiConnection(settings.ami, self._on_event)
         self.agi = AgiCalls(self.ami)

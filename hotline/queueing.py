@@ -24,14 +24,18 @@ from routing.store import RoutingStore
 
 log = logging.getLogger(__name__)
 
-HOLD_PROMPTS = ("queue-periodic-announce", "silence/5")
+# Hold is played in one-second pieces so that a new config version, an overflow or the
+# end of the maximum wait is acted on within a second.
+ANNOUNCEMENT = "queue-periodic-announce"
+HOLD_PIECE = "silence/1"
 CONNECT_CONTEXT = "hotline-connect"
 
 
 @dataclass(frozen=True, slots=True)
 class WaitOutcome:
-    kind: str  # "connecting", "person", "gone"
+    kind: str  # "connecting", "person", "menu" (go on at `node`), "gone"
     reason: str = ""
+    node: str = ""
 
 
 class Queues:
@@ -74,6 +78,10 @@ class Queues:
         queue's rules send them elsewhere. Returns how the wait ended."""
         call = line.call
         arrived = arrived_at if arrived_at is not None else self.clock()
+        # The rules the caller joined under: if a new version removes the queue, its
+        # declared fallback still says where the caller goes.
+        declared_fallback = getattr(self.config().queues.get(queue), "fallback", None)
+        last_announced = float("-inf")
         await self.store.join(WaitingCall(call.call_id, queue, arrived, tier, boost),
                               call.channel)
         self.wake()
@@ -85,11 +93,18 @@ class Queues:
                     moved = await self._follow_rule(call, queue, exit_now)
                     if moved is None:
                         await self.store.leave(call.call_id, queue)
-                        return WaitOutcome("person", exit_now)
+                        node = self._menu_after(queue, exit_now, declared_fallback)
+                        return WaitOutcome("menu", exit_now, node) if node else \
+                            WaitOutcome("person", exit_now)
                     queue = moved
                     continue
-                for prompt in HOLD_PROMPTS:
-                    await line.play(prompt)
+                rules = self.config().queues[queue]
+                declared_fallback = rules.fallback or declared_fallback
+                if self.clock() - last_announced >= rules.announce.every:
+                    last_announced = self.clock()
+                    await line.play(ANNOUNCEMENT)
+                else:
+                    await line.play(HOLD_PIECE)
         except CallGone:
             state = (await self.store.call(call.call_id)).get("state")
             if state in ("offered", "connected"):
@@ -111,6 +126,19 @@ class Queues:
             return "overflow"
         return None
 
+    def _menu_after(self, queue: str, why: str, declared_fallback: str | None) -> str | None:
+        """The menu node a caller leaving the queues goes on at, if the rules name one."""
+        config = self.config()
+        rules = config.queues.get(queue)
+        if why == "queue removed":
+            node = declared_fallback
+        elif rules is not None and rules.max_wait is not None and \
+                rules.max_wait.then == "menu":
+            node = rules.max_wait.target
+        else:
+            node = None
+        return node if node in config.menus else None
+
     async def _follow_rule(self, call: Call, queue: str, why: str) -> str | None:
         """The queue a rule moves the caller to, or None when they leave the queues."""
         rules = self.config().queues.get(queue)
@@ -121,7 +149,7 @@ class Queues:
                 and rules.max_wait.then == "queue":
             target = rules.max_wait.target
         if target is None or target not in self.config().queues or target == queue:
-            log.info("call %s leaves queue %s (%s): to a person", call.call_id, queue, why)
+            log.info("call %s leaves queue %s (%s)", call.call_id, queue, why)
             return None
         log.info("call %s moves from queue %s to %s (%s)", call.call_id, queue, target, why)
         await self.store.move_to_queue(call.call_id, queue, target)

@@ -36,6 +36,8 @@ class Settings:
     call_record_ttl: int = 7 * 24 * 3600
     # On SIGTERM, calls in a menu get this long to finish before they go to a person.
     shutdown_grace: float = 10.0
+    # How often the config file and the active version in Redis are looked at.
+    config_poll: float = 2.0
     # Who activates config versions from this process (recorded with each version).
     author: str = field(default_factory=lambda: os.environ.get("USER", "engine"))
 
@@ -58,6 +60,8 @@ class Settings:
             prompts = env["HOTLINE_PROMPTS_DIR"]
             settings = replace(settings, prompts_dir=Path(prompts), prompts_dir_asterisk=env.get(
                 "HOTLINE_PROMPTS_DIR_ASTERISK", prompts))
+        if "HOTLINE_CONFIG_POLL" in env:
+            settings = replace(settings, config_poll=float(env["HOTLINE_CONFIG_POLL"]))
         if "HOTLINE_AUTHOR" in env:
             settings = replace(settings, author=env["HOTLINE_AUTHOR"])
         if "HOTLINE_INSTANCE_ID" in env:

@@ -90,6 +90,11 @@ async def run_menu(line: CallControl, source: ConfigSource, start: str, caller: 
         config = source.config  # the version live as this node starts
         node = config.menus.get(name)
         if node is None:
+            if config.fallback and config.fallback in config.menus and name != config.fallback:
+                log.warning("menu node %r is gone from the live config; caller to %r",
+                            name, config.fallback)
+                name = config.fallback
+                continue
             log.warning("menu node %r is gone from the live config; caller to a person", name)
             return MenuExit("person", reason=f"menu node '{name}' no longer exists")
         caller.path.append(name)

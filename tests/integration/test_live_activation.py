@@ -96,3 +96,33 @@ async def test_a_waiting_caller_gets_the_new_relax_rule(
     await until(on_call, 5, "the agent was never marked on call")
     record = await wait_ended(engine, call_id)
     assert record["outcome"].startswith("to an agent from queue billing")
+
+
+async def test_a_removed_queue_sends_its_callers_to_the_declared_fallback(
+        live_hotline: tuple[Engine, EventTap]) -> None:
+    engine, _ = live_hotline
+    store, versions = engine.routing, engine.live.versions
+    caller = SimulatedCaller(caller_number="13587654321", dialled_number="180", stay=30)
+    call_id = await place_call(engine.originator, caller)
+
+    async def waiting() -> bool:
+        return [c.call_id for c in await store.waiting("billing")] == [call_id]
+
+    await until(waiting, 15, "the caller never joined the billing queue")
+    text = CONFIG.read_text()
+    start = text.index("queues:\n")
+    end = text.index("vip:\n")
+    without_queue = (text[:start] + text[end:]).replace(
+        "  agent:\n    kind: queue\n    queue: billing\n",
+        "  agent:\n    kind: hangup\n    prompt: bye\n")
+    await versions.activate(without_queue, author="supervisor", source="hotline.yaml")
+
+    async def back_in_the_menu() -> bool:
+        steps = await engine.call_log.steps(call_id)
+        return any(s["command"].startswith("GET DATA") and "/zh/menu" in s["command"]
+                   for s in steps)
+
+    await until(back_in_the_menu, 20, "the caller never reached the queue's fallback")
+    assert not await waiting()
+    record = await engine.call_log.record(call_id)
+    assert "ended" not in record  # still on the line, in the menu: not dropped

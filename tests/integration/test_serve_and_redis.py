@@ -7,10 +7,12 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 
+from config.versions import ConfigVersions
 from hotline import sandbox
 from hotline.call_log import CallLog
 from hotline.engine import Engine
@@ -21,16 +23,22 @@ from tests.integration.helpers import wait_ended
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
 
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "hotline.yaml"
 
-async def test_serve_answers_calls_and_stops_cleanly_on_sigterm(
+
+async def test_serve_answers_calls_reloads_on_sighup_and_stops_on_sigterm(
         asterisk: sandbox.SandboxInstance, redis_server: LocalRedis, redis: Redis,
-        engine: Engine) -> None:
+        engine: Engine, tmp_path: Path) -> None:
+    config = tmp_path / "hotline.yaml"
+    config.write_text(EXAMPLE.read_text())
     env = {**os.environ, "HOTLINE_AMI_HOST": asterisk.ami.host,
            "HOTLINE_AMI_PORT": str(asterisk.ami.port), "HOTLINE_AMI_USER": asterisk.ami.username,
            "HOTLINE_AMI_SECRET": asterisk.ami.secret, "HOTLINE_REDIS_URL": redis_server.url,
            "HOTLINE_KEY_PREFIX": "served:", "HOTLINE_INSTANCE_ID": "serve-under-test",
            "HOTLINE_PROMPTS_DIR": str(asterisk.state["sounds_dir"]),
-           "HOTLINE_PROMPTS_DIR_ASTERISK": str(asterisk.state["sounds_dir_in_chroot"])}
+           "HOTLINE_PROMPTS_DIR_ASTERISK": str(asterisk.state["sounds_dir_in_chroot"]),
+           # Only SIGHUP may activate the edited file in this test, not the file watcher.
+           "HOTLINE_CONFIG": str(config), "HOTLINE_CONFIG_POLL": "3600"}
     # The `engine` fixture stays out of the way: it serves no call while we look away.
     engine.accepting = False
     proc = await asyncio.create_subprocess_exec(
@@ -58,6 +66,16 @@ async def test_serve_answers_calls_and_stops_cleanly_on_sigterm(
         assert steps[0]["command"].split()[2].endswith("/zh/main_menu")
         assert steps[0]["result"] == "6"
         assert steps[1]["command"].split()[2].endswith("/zh/invalid_choice")
+
+        versions = ConfigVersions(redis, "served:", time.time)
+        assert await versions.active_number() == 1
+        config.write_text(EXAMPLE.read_text().replace("  rate: 0.10", "  rate: 0.20"))
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while await versions.active_number() != 2:
+            assert time.monotonic() < deadline, "SIGHUP did not activate the edited file"
+            await asyncio.sleep(0.1)
+        assert "rate: 0.20" in (await versions.active()).text  # type: ignore[union-attr]
     finally:
         proc.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(proc.communicate(), timeout=20)
