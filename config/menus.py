@@ -136,6 +136,8 @@ class SelfService(Node):
     failed: Name | None = None
     voucher_from: Name | None = None  # top-up: the collected card number
     pin_from: Name | None = None  # top-up: the collected PIN
+    wrong_pin: Name | None = None  # top-up: where a wrong PIN goes (default: failed)
+    refused: Name | None = None  # top-up: voucher used, unknown or locked (default: failed)
 
     @model_validator(mode="after")
     def _top_up_inputs(self) -> SelfService:
@@ -145,7 +147,8 @@ class SelfService(Node):
         return self
 
     def targets(self) -> list[Target]:
-        return [(("next",), self.next), *_opt("failed", self.failed)]
+        return [(("next",), self.next), *_opt("failed", self.failed),
+                *_opt("wrong_pin", self.wrong_pin), *_opt("refused", self.refused)]
 
 
 class ToQueue(Node):

@@ -91,10 +91,17 @@ class Sampling(Strict):
 
 
 class RedisBilling(Strict):
+    """The built-in store: accounts and vouchers in the engine's Redis."""
+
     kind: Literal["redis"]
+    timeout: Seconds = 2.0  # past this, the caller hears an apology and reaches a person
+    pin_attempts: int = Field(default=3, ge=1, le=10)  # wrong PINs before a lock
+    lock_for: Seconds = 1800.0
 
 
 class HttpBilling(Strict):
+    """The operator's own billing system, over HTTP/JSON."""
+
     kind: Literal["http"]
     url: HttpUrl
     timeout: Seconds = 2.0

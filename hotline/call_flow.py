@@ -5,18 +5,17 @@ Returns the call's outcome in words for the call record.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
-
 from hotline.live_config import LiveConfig
 from hotline.queueing import Queues
-from ivr.menu import Caller, Prompts, run_menu
+from ivr.billing import BillingBackend, BillingUnavailable
+from ivr.menu import Caller, MenuServices, Prompts, run_menu
 from ivr.numbers import start_node
-from pbx.ports import CallControl
+from pbx.ports import CallControl, CallGone
 
 log = logging.getLogger(__name__)
 
@@ -24,16 +23,17 @@ TIERS = {"diamond", "gold", "silver", "normal"}
 
 
 class CallFlow:
-    def __init__(self, live: LiveConfig, queues: Queues, prompts: Prompts, redis: Redis,
-                 prefix: str, clock: Callable[[], float],
-                 to_person: Callable[[CallControl, str], object]) -> None:
+    def __init__(self, live: LiveConfig, queues: Queues, prompts: Prompts,
+                 billing: Callable[[], BillingBackend], clock: Callable[[], float],
+                 to_person: Callable[[CallControl, str], object],
+                 recordings_dir: str) -> None:
         self.live = live
         self.queues = queues
         self.prompts = prompts
-        self.redis = redis
-        self.prefix = prefix
+        self.billing = billing
         self.clock = clock
         self.to_person = to_person
+        self.recordings_dir = recordings_dir
 
     async def __call__(self, line: CallControl) -> str:
         call = line.call
@@ -49,11 +49,15 @@ class CallFlow:
             return f"to a person: unknown number {call.dialled_number}"
         caller = Caller(language=config.languages.default,
                         tier=await self.tier_of(call.caller_number))
+        if config.recording.enabled:
+            caller.recording = await self._record(line)
+        services = MenuServices(self.prompts,
+                                lambda: dt.datetime.fromtimestamp(self.clock(), dt.UTC),
+                                self.billing())
         node: str | None = start
         outcome = ""
         while node is not None:
-            exit = await run_menu(line, self.live, node, caller, self.prompts,
-                                  lambda: dt.datetime.fromtimestamp(self.clock(), dt.UTC))
+            exit = await run_menu(line, self.live, node, caller, services)
             path = " > ".join(caller.path)
             node = None
             if exit.kind == "queue":
@@ -67,16 +71,29 @@ class CallFlow:
         return f"{outcome} (menu: {path})"
 
     async def tier_of(self, number: str) -> str:
-        """The caller's VIP tier from the built-in customer directory."""
+        """The caller's VIP tier, from the customer directory (the billing backend)."""
         if not number:
             return "normal"
         try:
-            tier = await self.redis.hget(f"{self.prefix}customer:{number}", "tier")
-        except RedisError as exc:
-            log.warning("customer directory unavailable (%s): tier normal", exc)
+            async with asyncio.timeout(self.live.config.backends.billing.timeout):
+                account = await self.billing().account(number)
+        except (TimeoutError, BillingUnavailable) as exc:
+            log.warning("customer directory unavailable (%s): tier normal", exc or "timeout")
             return "normal"
-        text = tier.decode() if isinstance(tier, bytes) else tier
-        return text if text in TIERS else "normal"
+        return account.tier if account is not None and account.tier in TIERS else "normal"
+
+    async def _record(self, line: CallControl) -> bool:
+        """Whole-call recording from the moment the engine takes the call."""
+        day = dt.datetime.fromtimestamp(self.clock(), dt.UTC).date().isoformat()
+        path = f"{self.recordings_dir}/{day}/{line.call.call_id}.wav"
+        try:
+            await line.start_recording(path)
+        except CallGone:
+            raise
+        except Exception:
+            log.exception("call %s: recording did not start", line.call.call_id)
+            return False
+        return True
 
     async def _wait(self, line: CallControl, queue: str, tier: str, boost: int,
                     arrived_at: float | None) -> tuple[str, str | None]:

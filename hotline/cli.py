@@ -48,11 +48,23 @@ def main(argv: list[str] | None = None) -> int:
     rollback = config_sub.add_parser("rollback", help="back to the previous live version")
     rollback.add_argument("--author")
     config_sub.add_parser("history", help="every activation and rollback")
+    check.add_argument("--prompts-dir", type=Path,
+                       help="also report prompts that have no audio in this folder")
+
+    prompts = sub.add_parser("prompts", help="prompt audio")
+    prompts_sub = prompts.add_subparsers(dest="prompts_command", required=True)
+    build = prompts_sub.add_parser("build", help="render every prompt text to 8 kHz audio "
+                                   "(only what changed)")
+    build.add_argument("--config", type=Path, default=None)
+    build.add_argument("--dir", type=Path, default=None,
+                       help="where Asterisk reads prompts (default: HOTLINE_PROMPTS_DIR)")
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
+    if args.command == "prompts":
+        return prompts_build(args.config or settings.config_path, args.dir or settings.prompts_dir)
     if args.command == "config":
         return config_command(args, settings)
     if args.command == "demo":
@@ -74,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def config_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.config_command == "check":
-        return config_check(args.file)
+        return config_check(args.file, args.prompts_dir)
     if args.config_command == "diff":
         return config_diff(args.old, args.new)
     if getattr(args, "author", None):
@@ -82,7 +94,7 @@ def config_command(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(config_versions(args, settings))
 
 
-def config_check(path: Path) -> int:
+def config_check(path: Path, prompts_dir: Path | None = None) -> int:
     from config.loader import check
 
     config, problems = check(path)
@@ -90,11 +102,31 @@ def config_check(path: Path) -> int:
         print(problem)
     errors = sum(p.severity == "error" for p in problems)
     if config is not None and not errors:
-        print(f"{path}: valid, with {len(problems)} warning(s)" if problems
-              else f"{path}: valid")
+        warnings = len(problems)
+        if prompts_dir is not None:
+            from hotline.prompts import missing_audio
+
+            for name, language in missing_audio(config, prompts_dir):
+                print(f"{path}: warning: prompts.{name}: no {language} audio in {prompts_dir} "
+                      "(run hotline prompts build)")
+                warnings += 1
+        print(f"{path}: valid, with {warnings} warning(s)" if warnings else f"{path}: valid")
         return 0
     print(f"{path}: {errors} error(s)")
     return 1
+
+
+def prompts_build(config_path: Path, directory: Path) -> int:
+    from config.loader import ConfigError, load
+    from hotline.prompts import PromptBuildError, build_prompts
+
+    try:
+        rendered, fresh = build_prompts(load(config_path), directory)
+    except (ConfigError, PromptBuildError) as exc:
+        print(exc)
+        return 1
+    print(f"{rendered} rendered, {fresh} already up to date, in {directory}")
+    return 0
 
 
 def config_diff(old: Path, new: Path) -> int:

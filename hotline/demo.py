@@ -55,7 +55,9 @@ async def run_demo(keep: bool = False) -> int:
     settings = replace(Settings(ami=box.ami, redis_url=redis_server.url),
                        config_path=demo_config(workdir),
                        prompts_dir=Path(str(box.state["sounds_dir"])),
-                       prompts_dir_asterisk=str(box.state["sounds_dir_in_chroot"]))
+                       prompts_dir_asterisk=str(box.state["sounds_dir_in_chroot"]),
+                       recordings_dir=Path(str(box.state["recordings_dir"])),
+                       recordings_dir_asterisk=str(box.state["recordings_dir_in_chroot"]))
     engine = Engine(settings, redis)
     try:
         print("rendering the prompts (espeak-ng) and starting the engine...")

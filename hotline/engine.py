@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 
 from config.model import HotlineConfig
 from config.versions import ConfigVersions
+from hotline.billing import Billing
 from hotline.call_flow import CallFlow
 from hotline.call_log import CallLog
 from hotline.live_config import LiveConfig
@@ -71,9 +72,11 @@ class Engine:
         self.routing = RoutingStore(redis, settings.key_prefix)
         self.queues = Queues(self.ami, self.routing, lambda: self.live.config, clock)
         # Tests of the telephony path may run a menu of their own instead of the YAML's.
+        self.billing = Billing(redis, settings)
         self.menu: Menu = menu or CallFlow(
-            self.live, self.queues, Prompts(settings.prompts_dir_asterisk), redis,
-            settings.key_prefix, clock, self._to_person)
+            self.live, self.queues, Prompts(settings.prompts_dir_asterisk),
+            lambda: self.billing.backend(self.live.config), clock, self._to_person,
+            settings.recordings_dir_asterisk)
         self.sessions: dict[str, _Session] = {}  # by channel
         self.accepting = False
         self.served = 0

@@ -43,6 +43,10 @@ def caller_view(steps: Iterable[Mapping[str, Any]]) -> list[str]:
             words.append(f"heard number {args[0]}")
         elif verb == "HANGUP":
             words.append("was hung up on")
+        elif verb == "RECORDING":
+            what = args[0].lower() if args else ""
+            words.append({"muted": "(recording muted: typing a secret)",
+                          "resumed": "(recording resumed)"}.get(what, "(recording started)"))
         else:
             words.append(step["command"])
     return words

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from config.model import HotlineConfig
+from ivr.money import WORDS
 
 VOICES = {"zh": "cmn", "en": "en-us"}
 
@@ -38,6 +39,9 @@ def build_prompts(config: HotlineConfig, directory: Path,
         manifest = {}
     jobs = [(name, lang, text) for name, prompt in config.prompts.items() if not prompt.file
             for lang, text in prompt.text.items()]
+    # The words amounts and dates are said with (ivr.money), for each offered language.
+    jobs += [(f"say/{word}", lang, text) for lang in config.languages.offered
+             for word, text in WORDS.get(lang, {}).items()]
     rendered = fresh = 0
     for index, (name, lang, text) in enumerate(jobs, 1):
         target = directory / lang / f"{name}.wav"
@@ -52,6 +56,13 @@ def build_prompts(config: HotlineConfig, directory: Path,
         manifest_path.parent.mkdir(parents=True, exist_ok=True)
         manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True))
     return rendered, fresh
+
+
+def missing_audio(config: HotlineConfig, directory: Path) -> list[tuple[str, str]]:
+    """(prompt, language) pairs with neither a recorded file nor a rendered one."""
+    return [(name, lang) for name, prompt in config.prompts.items() if not prompt.file
+            for lang in config.languages.offered
+            if not (directory / lang / f"{name}.wav").exists()]
 
 
 def _render(text: str, voice: str, target: Path) -> None:

@@ -29,6 +29,11 @@ class Settings:
     # sees it (often another host, or a chroot, sharing the storage).
     prompts_dir: Path = Path("/var/lib/asterisk/sounds/hotline")
     prompts_dir_asterisk: str = "/var/lib/asterisk/sounds/hotline"
+    # Whole-call recordings: where Asterisk writes them, and where the engine reads them.
+    recordings_dir: Path = Path("/var/spool/asterisk/monitor/hotline")
+    recordings_dir_asterisk: str = "/var/spool/asterisk/monitor/hotline"
+    # The key of the keyed hashes that stand in for voucher numbers and PINs in Redis.
+    secret_key: bytes = field(default=b"", repr=False)
     # Where a caller goes when the engine cannot serve the call (see extensions.conf).
     fallback_context: str = "hotline-fallback"
     fallback_exten: str = "s"
@@ -60,6 +65,13 @@ class Settings:
             prompts = env["HOTLINE_PROMPTS_DIR"]
             settings = replace(settings, prompts_dir=Path(prompts), prompts_dir_asterisk=env.get(
                 "HOTLINE_PROMPTS_DIR_ASTERISK", prompts))
+        if "HOTLINE_RECORDINGS_DIR" in env:
+            recordings = env["HOTLINE_RECORDINGS_DIR"]
+            settings = replace(settings, recordings_dir=Path(recordings),
+                               recordings_dir_asterisk=env.get(
+                                   "HOTLINE_RECORDINGS_DIR_ASTERISK", recordings))
+        if "HOTLINE_SECRET_KEY" in env:
+            settings = replace(settings, secret_key=env["HOTLINE_SECRET_KEY"].encode())
         if "HOTLINE_CONFIG_POLL" in env:
             settings = replace(settings, config_poll=float(env["HOTLINE_CONFIG_POLL"]))
         if "HOTLINE_AUTHOR" in env:

@@ -8,6 +8,7 @@ reached through `CallControl`.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -29,6 +30,8 @@ from config.menus import (
     VipBranch,
 )
 from config.model import HotlineConfig
+from ivr import money
+from ivr.billing import BillingBackend, BillingUnavailable
 from ivr.choices import GiveUp, Go, Retry, after_key, luhn_ok
 from ivr.hours import is_open
 from pbx.ports import CallControl
@@ -67,7 +70,8 @@ class MenuExit:
 
 @dataclass(frozen=True, slots=True)
 class Prompts:
-    """Where Asterisk finds the rendered prompts: `{directory}/{language}/{prompt}`."""
+    """Where Asterisk finds the rendered prompts: `{directory}/{language}/{prompt}`, and
+    the words amounts are said with: `{directory}/{language}/say/{word}`."""
 
     directory: str
 
@@ -79,12 +83,25 @@ class Prompts:
             language = config.languages.default
         return f"{self.directory}/{language}/{name}"
 
+    def word(self, language: str, word: str) -> str:
+        language = language if language in money.WORDS else "en"
+        return f"{self.directory}/{language}/say/{word}"
+
+
+@dataclass(frozen=True, slots=True)
+class MenuServices:
+    """What the menu needs besides the caller's line."""
+
+    prompts: Prompts
+    now: Callable[[], dt.datetime]
+    billing: BillingBackend | None = None
+
 
 Step = str | MenuExit
 
 
 async def run_menu(line: CallControl, source: ConfigSource, start: str, caller: Caller,
-                   prompts: Prompts, now: Callable[[], dt.datetime]) -> MenuExit:
+                   services: MenuServices) -> MenuExit:
     name = start
     for _ in range(MAX_STEPS):
         config = source.config  # the version live as this node starts
@@ -98,7 +115,7 @@ async def run_menu(line: CallControl, source: ConfigSource, start: str, caller: 
             log.warning("menu node %r is gone from the live config; caller to a person", name)
             return MenuExit("person", reason=f"menu node '{name}' no longer exists")
         caller.path.append(name)
-        step = await _run_node(line, config, node, caller, prompts, now)
+        step = await _run_node(line, config, node, caller, services)
         if isinstance(step, MenuExit):
             return step
         name = step
@@ -106,9 +123,9 @@ async def run_menu(line: CallControl, source: ConfigSource, start: str, caller: 
 
 
 async def _run_node(line: CallControl, config: HotlineConfig, node: Node, caller: Caller,
-                    prompts: Prompts, now: Callable[[], dt.datetime]) -> Step:
+                    services: MenuServices) -> Step:
     def say(name: str) -> str:
-        return prompts.path(config, name, caller.language)
+        return services.prompts.path(config, name, caller.language)
 
     match node:
         case Play():
@@ -121,12 +138,11 @@ async def _run_node(line: CallControl, config: HotlineConfig, node: Node, caller
         case Say():
             if node.prompt:
                 await line.play(say(node.prompt))
-            await _say_value(line, node, caller.values.get(node.value, ""))
+            for word in spoken(node, caller.values.get(node.value, ""), caller.language):
+                await line.play(services.prompts.word(caller.language, word))
             return node.next
         case SelfService():
-            # The billing backend arrives with the self-service issue: until then the
-            # caller is told and taken to the node's `failed` path, or to a person.
-            return node.failed or MenuExit("person", reason=f"{node.kind} unavailable")
+            return await self_service(line, config, node, caller, services)
         case ToQueue():
             return MenuExit("queue", queue=node.queue, boost=node.priority_boost)
         case Goto():
@@ -140,7 +156,7 @@ async def _run_node(line: CallControl, config: HotlineConfig, node: Node, caller
             caller.language = node.language
             return node.next
         case BusinessHours():
-            return node.open if is_open(config.calendar, now()) else node.closed
+            return node.open if is_open(config.calendar, services.now()) else node.closed
         case VipBranch():
             return node.tiers.get(caller.tier, node.otherwise)
     return MenuExit("person", reason=f"node kind '{node.kind}' cannot run here")
@@ -167,8 +183,9 @@ async def _collect(line: CallControl, node: Collect, caller: Caller,
         if mute:
             await line.mute_recording(True)
         try:
+            # Collected digits (cards, PINs) are customer secrets: never journaled.
             typed = await line.read_digits(say(node.prompt), timeout=node.timeout,
-                                           max_digits=node.max_digits)
+                                           max_digits=node.max_digits, secret=True)
         finally:
             if mute:
                 await line.mute_recording(False)
@@ -183,8 +200,65 @@ async def _collect(line: CallControl, node: Collect, caller: Caller,
     return node.fallback or MenuExit("person", reason=f"no valid {node.store_as}")
 
 
-async def _say_value(line: CallControl, node: Say, value: str) -> None:
-    if node.what == "digits" or node.what == "date":
-        await line.say_digits("".join(ch for ch in value if ch.isdigit()))
-    elif value:
-        await line.say_number(int(float(value)))
+def spoken(node: Say, value: str, language: str) -> list[str]:
+    """The words that say a value: money and numbers in words, digits one by one."""
+    if not value:
+        return []
+    if node.what == "money":
+        return money.money(int(value), language)
+    if node.what == "date":
+        return money.date(dt.date.fromisoformat(value), language)
+    if node.what == "number":
+        number = money.zh_number if language == "zh" else money.en_number
+        return number(int(value))
+    digit_words = money.ZH_DIGITS if language == "zh" else money.EN_SMALL
+    return [digit_words[int(ch)] for ch in value if ch.isdigit()]
+
+
+async def self_service(line: CallControl, config: HotlineConfig, node: SelfService,
+                       caller: Caller, services: MenuServices) -> Step:
+    """Ask the billing backend; whatever goes wrong, the caller is never stuck."""
+    failed: Step = node.failed or MenuExit("person", reason=f"{node.kind} unavailable")
+    backend = services.billing
+    number = line.call.caller_number
+    if backend is None or not number:
+        return failed
+    try:
+        async with asyncio.timeout(config.backends.billing.timeout):
+            if node.kind == "balance":
+                account = await backend.account(number)
+                if account is None:
+                    return failed
+                caller.values["balance"] = str(account.balance_fen)
+            elif node.kind == "last_bill":
+                bill = await backend.last_bill(number)
+                if bill is None:
+                    return failed
+                caller.values["bill_amount"] = str(bill.amount_fen)
+                caller.values["bill_due"] = bill.due.isoformat()
+            else:
+                return await _top_up(line, node, caller, backend, number, failed)
+    except (TimeoutError, BillingUnavailable) as exc:
+        log.warning("call %s: billing backend failed (%s); %s", line.call.call_id,
+                    exc or "timed out", "to a person" if node.failed is None else node.failed)
+        return failed
+    return node.next
+
+
+async def _top_up(line: CallControl, node: SelfService, caller: Caller,
+                  backend: BillingBackend, number: str, failed: Step) -> Step:
+    voucher = caller.values.get(node.voucher_from or "", "")
+    pin = caller.values.pop(node.pin_from or "", "")  # a PIN is used once, then forgotten
+    # One id per answered attempt: a request that timed out and is sent again keeps its
+    # id, so the backend answers it once.
+    attempt = caller.values.get("_top_up_attempt", "0")
+    result = await backend.redeem(number, voucher, pin,
+                                  request_id=f"{line.call.call_id}:{attempt}")
+    caller.values["_top_up_attempt"] = str(int(attempt) + 1)
+    if result.outcome == "credited" and result.new_balance_fen is not None:
+        caller.values["new_balance"] = str(result.new_balance_fen)
+        caller.values.pop(node.voucher_from or "", None)
+        return node.next
+    if result.outcome == "wrong_pin":
+        return node.wrong_pin or failed
+    return node.refused or failed

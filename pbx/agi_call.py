@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from pbx import agi
 from pbx.agi import AgiResult
-from pbx.ami import AmiActionFailed, AmiConnection, AmiError
+from pbx.ami import AmiActionFailed, AmiConnection, AmiDisconnected, AmiError
 from pbx.ports import Call, CallGone, Digits
+
+# How Asterisk words "that channel is not there" across actions.
+_NO_CHANNEL = re.compile(r"no such channel|does not exist|not found|channel not specified",
+                         re.IGNORECASE)
 
 # (command line, result or None when it failed, reason when it failed)
 CommandObserver = Callable[[str, AgiResult | None, str], Awaitable[None]]
@@ -27,6 +32,13 @@ CommandObserver = Callable[[str, AgiResult | None, str], Awaitable[None]]
 class _Command:
     call: AgiCall
     future: asyncio.Future[AgiResult]
+
+
+def mask(result: AgiResult) -> AgiResult:
+    """The result with typed digits hidden, for journals: length kept, digits gone."""
+    if result.result in ("", "-1"):
+        return result
+    return AgiResult(result.code, "•" * len(result.result), result.data, result.extra)
 
 
 class AgiCalls:
@@ -92,8 +104,9 @@ class AgiCall:
                 command.future.set_exception(CallGone(reason))
         self._in_flight.clear()
 
-    async def run(self, line: str) -> AgiResult:
-        """Run one AGI command line on this channel and return its result."""
+    async def run(self, line: str, secret: bool = False) -> AgiResult:
+        """Run one AGI command line on this channel and return its result. With
+        `secret`, observers see the result's digits masked."""
         if self._gone_reason is not None:
             raise CallGone(self._gone_reason)
         command_id = self._calls.next_command_id()
@@ -122,7 +135,7 @@ class AgiCall:
         finally:
             self._in_flight.discard(command_id)
             self._calls.commands.pop(command_id, None)
-        await self._observe(line, result, "")
+        await self._observe(line, mask(result) if secret else result, "")
         if result.code != 200 or result.result == "-1":
             # -1 is how AGI says the channel hung up during the command.
             self.gone(f"{line!r} answered {result.code} result={result.result}")
@@ -139,9 +152,10 @@ class AgiCall:
         result = await self.run(agi.command("STREAM FILE", prompt, interrupt_keys))
         return result.key
 
-    async def read_digits(self, prompt: str, *, timeout: float, max_digits: int) -> Digits:
+    async def read_digits(self, prompt: str, *, timeout: float, max_digits: int,
+                          secret: bool = False) -> Digits:
         result = await self.run(
-            agi.command("GET DATA", prompt, int(timeout * 1000), max_digits))
+            agi.command("GET DATA", prompt, int(timeout * 1000), max_digits), secret=secret)
         return Digits(digits=result.result, timed_out=result.timed_out)
 
     async def say_digits(self, digits: str, interrupt_keys: str = "") -> str:
@@ -167,15 +181,24 @@ class AgiCall:
     async def start_recording(self, path: str, options: str = "") -> None:
         await self._action({"Action": "MixMonitor", "Channel": self.call.channel,
                             "File": path, "Options": options})
+        await self._observe(f"RECORDING STARTED {path}", None, "")
 
     async def mute_recording(self, muted: bool) -> None:
         await self._action({"Action": "MixMonitorMute", "Channel": self.call.channel,
                             "Direction": "both", "State": 1 if muted else 0})
+        await self._observe("RECORDING MUTED" if muted else "RECORDING RESUMED", None, "")
 
     async def _action(self, fields: dict[str, str | int]) -> None:
+        """An AMI action on this channel. Only a channel that is gone is CallGone; any
+        other refusal (permissions, a bad argument) is an engine problem: AmiError."""
         if self._gone_reason is not None:
             raise CallGone(self._gone_reason)
         try:
             await self._calls.ami.send_action(fields)
-        except AmiError as exc:
+        except AmiActionFailed as exc:
+            if _NO_CHANNEL.search(exc.message):
+                self.gone(exc.message)
+                raise CallGone(f"{fields['Action']}: {exc.message}") from exc
+            raise
+        except AmiDisconnected as exc:
             raise CallGone(f"{fields['Action']}: {exc}") from exc

@@ -45,8 +45,10 @@ class CallControl(Protocol):
     async def play(self, prompt: str, interrupt_keys: str = "") -> str:
         """Play a prompt; return the key that interrupted it, or ""."""
 
-    async def read_digits(self, prompt: str, *, timeout: float, max_digits: int) -> Digits:
-        """Play a prompt and collect up to `max_digits` keys (barge-in allowed)."""
+    async def read_digits(self, prompt: str, *, timeout: float, max_digits: int,
+                          secret: bool = False) -> Digits:
+        """Play a prompt and collect up to `max_digits` keys (barge-in allowed). With
+        `secret`, the digits are kept out of every journal and log."""
 
     async def say_digits(self, digits: str, interrupt_keys: str = "") -> str:
         """Say each digit ("one two five"); return an interrupting key or ""."""

@@ -55,7 +55,10 @@ def settings(asterisk: sandbox.SandboxInstance, redis_server: LocalRedis) -> Set
     return replace(Settings(ami=asterisk.ami, redis_url=redis_server.url),
                    key_prefix=f"hotline-test-{next(_prefixes)}:", shutdown_grace=2.0,
                    prompts_dir=Path(str(asterisk.state["sounds_dir"])),
-                   prompts_dir_asterisk=str(asterisk.state["sounds_dir_in_chroot"]))
+                   prompts_dir_asterisk=str(asterisk.state["sounds_dir_in_chroot"]),
+                   recordings_dir=Path(str(asterisk.state["recordings_dir"])),
+                   recordings_dir_asterisk=str(asterisk.state["recordings_dir_in_chroot"]),
+                   secret_key=b"test-secret-key")
 
 
 @pytest.fixture

@@ -37,6 +37,8 @@ async def test_serve_answers_calls_reloads_on_sighup_and_stops_on_sigterm(
            "HOTLINE_KEY_PREFIX": "served:", "HOTLINE_INSTANCE_ID": "serve-under-test",
            "HOTLINE_PROMPTS_DIR": str(asterisk.state["sounds_dir"]),
            "HOTLINE_PROMPTS_DIR_ASTERISK": str(asterisk.state["sounds_dir_in_chroot"]),
+           "HOTLINE_RECORDINGS_DIR": str(asterisk.state["recordings_dir"]),
+           "HOTLINE_RECORDINGS_DIR_ASTERISK": str(asterisk.state["recordings_dir_in_chroot"]),
            # Only SIGHUP may activate the edited file in this test, not the file watcher.
            "HOTLINE_CONFIG": str(config), "HOTLINE_CONFIG_POLL": "3600"}
     # The `engine` fixture stays out of the way: it serves no call while we look away.
@@ -60,7 +62,9 @@ async def test_serve_answers_calls_reloads_on_sighup_and_stops_on_sigterm(
             assert time.monotonic() < deadline + 15, record
             await asyncio.sleep(0.1)
         # The example's main menu: 6 is no choice there, so the caller hears why.
-        steps = await call_log.steps(call_id)
+        journal = await call_log.steps(call_id)
+        assert journal[0]["command"].startswith("RECORDING STARTED /srv/hotline/")
+        steps = [s for s in journal if not s["command"].startswith("RECORDING")]
         assert record["instance"] == "serve-under-test"
         assert steps[0]["command"].startswith("GET DATA /srv/hotline/")
         assert steps[0]["command"].split()[2].endswith("/zh/main_menu")

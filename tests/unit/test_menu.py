@@ -9,7 +9,7 @@ from config.loader import load
 from config.model import HotlineConfig
 from ivr.choices import luhn_ok
 from ivr.hours import is_open
-from ivr.menu import Caller, MenuExit, Prompts, run_menu
+from ivr.menu import Caller, MenuExit, MenuServices, Prompts, run_menu
 from ivr.numbers import start_node
 from pbx.ports import Call, Digits
 
@@ -31,7 +31,8 @@ class ScriptedCaller:
         self.keys = keys
         self.heard: list[str] = []
 
-    async def read_digits(self, prompt: str, *, timeout: float, max_digits: int) -> Digits:
+    async def read_digits(self, prompt: str, *, timeout: float, max_digits: int,
+                          secret: bool = False) -> Digits:
         self.heard.append(prompt.removeprefix("/p/"))
         key = self.keys.pop(0) if self.keys else ""
         return Digits(key, timed_out=not key)
@@ -46,8 +47,8 @@ class ScriptedCaller:
 
 async def walk(keys: list[str], tier: str = "normal") -> tuple[MenuExit, ScriptedCaller, Caller]:
     line, caller = ScriptedCaller(keys), Caller(language="zh", tier=tier)
-    exit = await run_menu(line, Source(CONFIG), "main", caller, Prompts("/p"),  # type: ignore[arg-type]
-                          lambda: MONDAY_10)
+    services = MenuServices(Prompts("/p"), lambda: MONDAY_10)
+    exit = await run_menu(line, Source(CONFIG), "main", caller, services)  # type: ignore[arg-type]
     return exit, line, caller
 
 

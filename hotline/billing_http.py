@@ -1,0 +1,103 @@
+"""The billing backend over HTTP/JSON, for an operator's own billing system.
+
+The operator's service answers:
+    GET  {url}/accounts/{number}        {"balance_fen": 1234, "tier": "gold"}
+    GET  {url}/accounts/{number}/bill   {"amount_fen": 8800, "due": "2026-12-15"}
+    POST {url}/accounts/{number}/topups {"voucher": ..., "pin": ..., "request_id": ...}
+         -> {"outcome": "credited", "new_balance_fen": 2234, "credited_fen": 1000}
+A 404 means no such account. Every request has a timeout and goes through a circuit
+breaker; either failing raises BillingUnavailable, which sends the caller to a person.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import time
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from hotline.breaker import CircuitBreaker
+from ivr.billing import Account, Bill, BillingUnavailable, TopUp
+
+
+class HttpBilling:
+    def __init__(self, url: str, timeout: float, breaker: CircuitBreaker) -> None:
+        parts = urlsplit(url.rstrip("/"))
+        if parts.scheme != "http":
+            raise ValueError("the billing adapter speaks plain http to a local gateway; "
+                             "put TLS in front of it")
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or 80
+        self.path = parts.path
+        self.timeout = timeout
+        self.breaker = breaker
+
+    async def account(self, number: str) -> Account | None:
+        data = await self._call("GET", f"/accounts/{quote(number)}")
+        if data is None:
+            return None
+        return Account(number, int(data["balance_fen"]), str(data.get("tier", "normal")))
+
+    async def last_bill(self, number: str) -> Bill | None:
+        data = await self._call("GET", f"/accounts/{quote(number)}/bill")
+        if data is None:
+            return None
+        return Bill(int(data["amount_fen"]), dt.date.fromisoformat(data["due"]))
+
+    async def redeem(self, number: str, voucher: str, pin: str, request_id: str) -> TopUp:
+        data = await self._call("POST", f"/accounts/{quote(number)}/topups",
+                                {"voucher": voucher, "pin": pin, "request_id": request_id})
+        if data is None:
+            return TopUp("no_account")
+        balance = data.get("new_balance_fen")
+        return TopUp(data["outcome"], int(balance) if balance is not None else None,
+                     int(data.get("credited_fen", 0)))
+
+    async def _call(self, method: str, path: str,
+                    body: dict[str, str] | None = None) -> dict[str, Any] | None:
+        if self.breaker.is_open:
+            raise BillingUnavailable("billing backend circuit open")
+        try:
+            async with asyncio.timeout(self.timeout):
+                status, payload = await self._request(method, self.path + path, body)
+        except (TimeoutError, OSError, ValueError) as exc:
+            self.breaker.failed()
+            raise BillingUnavailable(f"billing backend: {exc or 'timed out'}") from None
+        if status == 404:
+            self.breaker.succeeded()
+            return None
+        if status != 200:
+            self.breaker.failed()
+            raise BillingUnavailable(f"billing backend answered {status}")
+        self.breaker.succeeded()
+        result: dict[str, Any] = json.loads(payload)
+        return result
+
+    async def _request(self, method: str, path: str,
+                       body: dict[str, str] | None) -> tuple[int, bytes]:
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        try:
+            data = json.dumps(body).encode() if body is not None else b""
+            head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nConnection: close\r\n"
+                    f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n")
+            writer.write(head.encode() + data)
+            await writer.drain()
+            status_line = await reader.readline()
+            status = int(status_line.split()[1])
+            length = None
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode("latin-1").partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value.strip())
+            payload = await (reader.readexactly(length) if length is not None
+                             else reader.read())
+            return status, payload
+        finally:
+            writer.close()
+
+
+def http_billing(url: str, timeout: float, failures_to_open: int,
+                 open_for: float) -> HttpBilling:
+    return HttpBilling(url, timeout, CircuitBreaker(failures_to_open, open_for, time.monotonic))
