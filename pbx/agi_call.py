@@ -32,6 +32,7 @@ CommandObserver = Callable[[str, AgiResult | None, str], Awaitable[None]]
 class _Command:
     call: AgiCall
     future: asyncio.Future[AgiResult]
+    line: str
 
 
 def mask(result: AgiResult) -> AgiResult:
@@ -111,7 +112,7 @@ class AgiCall:
             raise CallGone(self._gone_reason)
         command_id = self._calls.next_command_id()
         future: asyncio.Future[AgiResult] = asyncio.get_running_loop().create_future()
-        self._calls.commands[command_id] = _Command(self, future)
+        self._calls.commands[command_id] = _Command(self, future, line)
         self._in_flight.add(command_id)
         try:
             try:

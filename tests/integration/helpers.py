@@ -28,3 +28,44 @@ async def wait_steps(engine: Engine, call_id: str, count: int,
             return steps
         await asyncio.sleep(0.05)
     raise AssertionError(f"call {call_id} has {len(steps)} steps, expected {count}")
+
+
+class Phone:
+    """A caller's keypad, driven by the test: keys are pressed once the engine is
+    listening for them, as a person presses after hearing the prompt begin."""
+
+    def __init__(self, engine: Engine, call_id: str) -> None:
+        self.engine = engine
+        self.call_id = call_id
+
+    async def channel(self) -> str:
+        deadline = time.monotonic() + 15
+        while "channel" not in (record := await self.engine.call_log.record(self.call_id)):
+            assert time.monotonic() < deadline, "the call never reached the engine"
+            await asyncio.sleep(0.05)
+        return record["channel"]
+
+    async def listening(self, prompt: str, timeout: float = 30.0) -> None:
+        """Until the engine waits for keys over `prompt` (a path's last parts)."""
+        deadline = time.monotonic() + timeout
+        while not any(c.call.call.call_id == self.call_id and c.line.startswith("GET DATA")
+                      and f"/{prompt} " in c.line for c in self.engine.agi.commands.values()):
+            assert time.monotonic() < deadline, f"the engine never asked for keys at {prompt}"
+            await asyncio.sleep(0.05)
+
+    async def press(self, keys: str) -> None:
+        channel = await self.channel()
+        for key in keys:
+            await self.engine.ami.send_action({
+                "Action": "PlayDTMF", "Channel": channel, "Digit": key, "Duration": 120,
+                "Receive": "true"})
+            await asyncio.sleep(0.2)
+
+    async def answer(self, prompt: str, keys: str) -> None:
+        await self.listening(prompt)
+        await asyncio.sleep(0.3)  # a moment into the prompt
+        await self.press(keys)
+
+    async def hang_up(self) -> None:
+        await self.engine.ami.send_action({"Action": "Hangup", "Channel": await self.channel()},
+                                          check=False)
