@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from hotline.live_config import LiveConfig
 from hotline.queueing import Queues
@@ -25,7 +25,7 @@ TIERS = {"diamond", "gold", "silver", "normal"}
 class CallFlow:
     def __init__(self, live: LiveConfig, queues: Queues, prompts: Prompts,
                  billing: Callable[[], BillingBackend], clock: Callable[[], float],
-                 to_person: Callable[[CallControl, str], object],
+                 to_person: Callable[[CallControl, str], Awaitable[None]],
                  recordings_dir: str) -> None:
         self.live = live
         self.queues = queues
@@ -114,4 +114,4 @@ class CallFlow:
         return f"caller left queue {queue}", None
 
     async def _person(self, line: CallControl, why: str) -> None:
-        await self.to_person(line, why)  # type: ignore[misc]
+        await self.to_person(line, why)

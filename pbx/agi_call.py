@@ -62,7 +62,7 @@ class AgiCalls:
             del self.calls[line.call.channel]
 
     def next_command_id(self) -> str:
-        return f"{self.ami._id_prefix}-c{next(self._ids)}"
+        return f"{self.ami.id_prefix}-c{next(self._ids)}"
 
     # --- from AMI events ------------------------------------------------------------
 

@@ -177,7 +177,7 @@ class AmiConnection:
         self._raw_listeners: list[Callable[[Message], None]] = []
         self._pending: dict[str, _Pending] = {}
         self._ids = itertools.count(1)
-        self._id_prefix = f"hl-{os.getpid()}-{id(self) & 0xFFFF:x}"
+        self.id_prefix = f"hl-{os.getpid()}-{id(self) & 0xFFFF:x}"
         self._protocol: _Protocol | None = None
         self._manager: _Manager | None = None
         self._backoff = settings.reconnect_min
@@ -236,7 +236,7 @@ class AmiConnection:
         if protocol is None or (self.state is not ConnectionState.UP
                                 and fields.get("Action") != "Login"):
             raise AmiDisconnected(f"{fields.get('Action')}: no AMI session")
-        action_id = f"{self._id_prefix}-{next(self._ids)}"
+        action_id = f"{self.id_prefix}-{next(self._ids)}"
         future: asyncio.Future[AmiResponse] = asyncio.get_running_loop().create_future()
         self._pending[action_id] = _Pending(future)
         protocol.write(encode_action({**fields, "ActionID": action_id}))

@@ -19,7 +19,7 @@ CALL = Call(call_id="c-1", channel="PJSIP/trunk-1", caller_number="1380", caller
 class AcceptingAmi:
     """Stands in for the connection: every action is accepted, nothing else happens."""
 
-    _id_prefix = "t"
+    id_prefix = "t"
 
     def __init__(self, fail_with: Exception | None = None) -> None:
         self.sent: list[dict[str, Any]] = []
