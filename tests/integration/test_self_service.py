@@ -218,6 +218,7 @@ async def test_two_callers_racing_for_one_voucher(hotline: Engine) -> None:
     (["7", "", "#"], "main menu: a wrong key, silence, a wrong key"),
     (["1", "8", "", ""], "self-service menu: a wrong key, then silence"),
     (["1", "3", "12#", "1234567890123456#", ""], "voucher: too short, not Luhn, silence"),
+    (["1", "3", VOUCHER + "#", "12#", "", "#"], "PIN: too short, silence, nothing typed"),
 ])
 async def test_garbage_and_silence_end_at_a_person(
         hotline_tap: tuple[Engine, EventTap], keys: list[str], where: str) -> None:
@@ -225,7 +226,7 @@ async def test_garbage_and_silence_end_at_a_person(
     caller = SimulatedCaller(caller_number="13811110006", stay=120)
     call_id = await place_call(engine.originator, caller)
     phone = Phone(engine, call_id)
-    prompts = ["zh/main_menu", "zh/self_service_menu", "zh/enter_voucher"]
+    prompts = ["zh/main_menu", "zh/self_service_menu", "zh/enter_voucher", "zh/enter_pin"]
     level = 0
     for key in keys:
         await phone.listening(prompts[level])
@@ -236,7 +237,7 @@ async def test_garbage_and_silence_end_at_a_person(
             pending = len([c for c in engine.agi.commands.values()
                            if c.call.call.call_id == call_id])
             assert pending == 1
-        if key in ("1", "3") and level < 2:
+        if key in ("1", "3", VOUCHER + "#") and level < 3:
             level += 1
         await asyncio.sleep(0.5)
     await tap.wait_for(lambda m: m.get("UserEvent") == "HotlineFallback"
