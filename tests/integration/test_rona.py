@@ -1,0 +1,68 @@
+"""Ring, no answer: the agent is set not ready and the caller goes to the next agent."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from agents.state import AgentState, Move
+from hotline.engine import Engine
+from hotline.settings import Settings
+from hotline.simulate import SimulatedCaller, place_call
+from tests.conftest import EventTap
+from tests.integration.helpers import wait_ended
+
+pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
+
+CONFIG = Path(__file__).resolve().parents[1] / "data" / "config" / "live_queue.yaml"
+
+
+async def test_no_answer_sets_not_ready_and_the_next_agent_gets_the_call(
+        settings: Settings, redis: Redis, tmp_path: Path) -> None:
+    text = CONFIG.read_text().replace(
+        '''  "1001":
+    name: Zhou Min
+    endpoint: Local/1001@sim-agent
+    skills: {billing: 5}
+''', '''  "1001":
+    name: Zhou Min
+    endpoint: Local/1001@sim-agent-away
+    skills: {billing: 9}
+  "1002":
+    name: Wu Lei
+    endpoint: Local/1002@sim-agent
+    skills: {billing: 8}
+''').replace("    name: Billing\n", "    name: Billing\n    ring_timeout: 2s\n")
+    assert "sim-agent-away" in text and "ring_timeout" in text
+    path = tmp_path / "hotline.yaml"
+    path.write_text(text)
+    engine = Engine(replace(settings, config_path=path), redis, watch_config=False)
+    tap = EventTap()
+    engine.ami.add_raw_listener(tap)
+    await engine.start()
+    try:
+        now = time.time()
+        for agent in ("1001", "1002"):
+            await engine.routing.apply(agent, Move.LOG_IN, now)
+            await engine.routing.apply(agent, Move.GO_READY, now)
+        caller = SimulatedCaller(caller_number="13522223333", dialled_number="180", stay=60)
+        call_id = await place_call(engine.originator, caller)
+
+        # Best proficiency first: 1001 (9) is rung, and does not answer.
+        missed = await tap.wait_for(lambda m: m.get("Event") == "DialEnd"
+                                    and m.get("Uniqueid") == call_id
+                                    and m.get("DialStatus") != "ANSWER", timeout=20)
+        assert "1001@sim-agent-away" in missed["DestChannel"]
+        answered = await tap.wait_for(lambda m: m.get("UserEvent") == "HotlineAgentAnswered"
+                                      and m.get("Caller") == caller.caller_number, timeout=10)
+        assert answered["Agent"] == "1002"
+        agent = await engine.routing.agent("1001")
+        assert agent["state"] == AgentState.NOT_READY.value and agent["reason"] == "no answer"
+        record = await wait_ended(engine, call_id)
+        assert record["outcome"].startswith("to an agent from queue billing")
+    finally:
+        await engine.stop()
