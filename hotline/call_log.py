@@ -59,8 +59,9 @@ class CallLog:
             tx.hset(keys.record, mapping={
                 "call_id": call.call_id, "channel": call.channel,
                 "caller_number": call.caller_number, "caller_name": call.caller_name,
-                "dialled_number": call.dialled_number, "instance": instance_id,
-                "started": self._now_ms()})
+                "dialled_number": call.dialled_number, "instance": instance_id})
+            # A caller back from an unanswered agent arrives again: same call, same start.
+            tx.hsetnx(keys.record, "started", self._now_ms())
             tx.expire(keys.record, self.ttl)
             await tx.execute()
 

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
@@ -41,6 +42,7 @@ from pbx.events import (
 )
 from pbx.originate import AmiOriginator
 from pbx.ports import Call, CallControl, CallGone
+from quality.recordings import RecordingIndex, inspect, problems
 from routing.store import RoutingStore
 
 log = logging.getLogger(__name__)
@@ -68,11 +70,13 @@ class Engine:
         self.ami = AmiConnection(settings.ami, self._on_event)
         self.agi = AgiCalls(self.ami)
         self.originator = AmiOriginator(self.ami)
+        self.clock = clock
         self.call_log = CallLog(redis, settings.key_prefix, clock, settings.call_record_ttl)
         self.routing = RoutingStore(redis, settings.key_prefix)
         self.queues = Queues(self.ami, self.routing, lambda: self.live.config, clock)
         # Tests of the telephony path may run a menu of their own instead of the YAML's.
         self.billing = Billing(redis, settings)
+        self.recordings = RecordingIndex(redis, settings.key_prefix)
         self.menu: Menu = menu or CallFlow(
             self.live, self.queues, Prompts(settings.prompts_dir_asterisk),
             lambda: self.billing.backend(self.live.config), clock, self._to_person,
@@ -125,6 +129,7 @@ class Engine:
             case CallHungUp(channel=channel, call_id=call_id, cause_text=cause):
                 self.agi.channel_gone(channel, f"hung up ({cause or 'normal'})")
                 self._spawn(self.queues.call_ended(call_id))
+                self._spawn(self._index_recording(call_id))
             case DialEnded(call_id=call_id, status=status):
                 self._spawn(self.queues.dial_ended(call_id, status))
             case AmiLost(reason=reason):
@@ -206,6 +211,48 @@ class Engine:
         except RedisError as exc:
             log.error("call %s ended (%s) but its record could not be stored: %s",
                       call_id, outcome, exc)
+
+    async def _index_recording(self, call_id: str, settle: float = 1.5) -> None:
+        """After the caller hangs up (the menu may have ended long before, at an agent):
+        the call's file is checked and indexed; a missing or short one alarms."""
+        hung_up = int(self.clock() * 1000)
+        try:
+            if await self.call_log.owner(call_id) != self.settings.instance_id:
+                return  # not ours, or not a hotline call at all
+            steps = await self.call_log.steps(call_id)
+            started_line = next((s["command"] for s in steps
+                                 if s["command"].startswith("RECORDING STARTED ")), None)
+            if started_line is None:
+                return
+            await asyncio.sleep(settle)  # MixMonitor closes the file after the hangup
+            seen_by_asterisk = started_line.split(" ", 2)[2]
+            path = Path(str(self.settings.recordings_dir)) / Path(
+                seen_by_asterisk).relative_to(self.settings.recordings_dir_asterisk)
+            facts = await asyncio.to_thread(inspect, path)
+            record = await self.call_log.record(call_id)
+            issues = problems(facts, (hung_up - int(record["started"])) / 1000)
+            await self.recordings.store(call_id, {
+                "call_id": call_id, "caller_number": record["caller_number"],
+                "dialled_number": record["dialled_number"], "started": record["started"],
+                "ended": str(hung_up), "outcome": record.get("outcome", "")},
+                facts, await self._mute_spans(call_id), issues)
+        except (RedisError, KeyError, ValueError) as exc:
+            log.error("call %s: recording not indexed: %s", call_id, exc)
+            return
+        if issues:
+            log.error("call %s: bad recording at %s: %s", call_id, path, "; ".join(issues))
+
+    async def _mute_spans(self, call_id: str) -> list[tuple[float, float]]:
+        steps = await self.call_log.steps(call_id)
+        start = next((s["at"] for s in steps if s["command"].startswith("RECORDING STARTED")), 0)
+        spans, muted_at = [], None
+        for step in steps:
+            if step["command"] == "RECORDING MUTED":
+                muted_at = step["at"]
+            elif step["command"] == "RECORDING RESUMED" and muted_at is not None:
+                spans.append(((muted_at - start) / 1000, (step["at"] - start) / 1000))
+                muted_at = None
+        return spans
 
     async def _render_prompts(self, config: HotlineConfig) -> None:
         """Before a version is served: its prompts exist as audio Asterisk can play."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -64,5 +65,17 @@ async def test_no_answer_sets_not_ready_and_the_next_agent_gets_the_call(
         assert agent["state"] == AgentState.NOT_READY.value and agent["reason"] == "no answer"
         record = await wait_ended(engine, call_id)
         assert record["outcome"].startswith("to an agent from queue billing")
+
+        # One file for the whole call: the menu, the hold, the ringing, the agent's talk.
+        deadline = time.monotonic() + 10
+        while "sha256" not in (entry := await engine.recordings.entry(call_id)):
+            assert time.monotonic() < deadline, "the recording was never indexed"
+            await asyncio.sleep(0.2)
+        call_seconds = (int(entry["ended"]) - int(entry["started"])) / 1000
+        assert call_seconds > 4  # menu, hold, a missed ring of 2 s, the agent's talk
+        assert entry["problems"] == "[]" and int(entry["size"]) > 44
+        assert abs(float(entry["duration"]) - call_seconds) < 2.0
+        assert entry["path"].endswith(f"/{call_id}.wav") and len(entry["sha256"]) == 64
+        assert await engine.recordings.alarms() == 0
     finally:
         await engine.stop()
