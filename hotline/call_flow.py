@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from hotline.live_config import LiveConfig
 from hotline.queueing import Queues
+from hotline.surveys import Surveys
 from ivr.billing import BillingBackend, BillingUnavailable
 from ivr.menu import Caller, MenuServices, Prompts, run_menu
 from ivr.numbers import start_node
@@ -26,7 +27,8 @@ class CallFlow:
     def __init__(self, live: LiveConfig, queues: Queues, prompts: Prompts,
                  billing: Callable[[], BillingBackend], clock: Callable[[], float],
                  to_person: Callable[[CallControl, str], Awaitable[None]],
-                 recordings_dir: str) -> None:
+                 recordings_dir: str, surveys: Surveys) -> None:
+        self.surveys = surveys
         self.live = live
         self.queues = queues
         self.prompts = prompts
@@ -37,6 +39,8 @@ class CallFlow:
 
     async def __call__(self, line: CallControl) -> str:
         call = line.call
+        if call.variables.get("agi_arg_1") == "survey":
+            return await self._survey(line, call.variables.get("agi_arg_2", ""))
         back = await self.queues.returned(call.call_id)
         if back is not None:  # the agent did not answer: same queue, same place
             outcome, _ = await self._wait(line, back.queue, back.tier, back.boost,
@@ -69,6 +73,21 @@ class CallFlow:
             else:
                 outcome = "served by the menu"
         return f"{outcome} (menu: {path})"
+
+    async def _survey(self, line: CallControl, about: str) -> str:
+        """A customer answered a satisfaction callback: the survey menu, then the grade
+        (the key pressed at the survey's first node) is kept against the served call."""
+        config = self.live.config
+        caller = Caller(language=config.languages.default)
+        services = MenuServices(self.prompts,
+                                lambda: dt.datetime.fromtimestamp(self.clock(), dt.UTC))
+        try:
+            await run_menu(line, self.live, config.sampling.survey, caller, services)
+        finally:
+            key = caller.values.get(f"key:{config.sampling.survey}", "")
+            grade = int(key) if key in {"1", "2", "3", "4", "5"} else None
+            await self.surveys.answered(about, grade)
+        return f"survey about {about}: grade {grade if grade is not None else 'none'}"
 
     async def tier_of(self, number: str) -> str:
         """The caller's VIP tier, from the customer directory (the billing backend)."""

@@ -26,6 +26,7 @@ from hotline.live_config import LiveConfig
 from hotline.prompts import build_prompts
 from hotline.queueing import Queues
 from hotline.settings import Settings
+from hotline.surveys import Surveys
 from ivr.menu import Prompts
 from pbx.agi import AgiResult
 from pbx.agi_call import AgiCall, AgiCalls
@@ -38,10 +39,12 @@ from pbx.events import (
     CallHungUp,
     CallLeftAgi,
     DialEnded,
+    OriginateFailed,
     PbxEvent,
 )
 from pbx.originate import AmiOriginator
 from pbx.ports import Call, CallControl, CallGone
+from quality.callbacks import Callbacks
 from quality.recordings import RecordingIndex, inspect, problems
 from routing.store import RoutingStore
 
@@ -73,14 +76,18 @@ class Engine:
         self.clock = clock
         self.call_log = CallLog(redis, settings.key_prefix, clock, settings.call_record_ttl)
         self.routing = RoutingStore(redis, settings.key_prefix)
-        self.queues = Queues(self.ami, self.routing, lambda: self.live.config, clock)
+        self.surveys = Surveys(Callbacks(redis, settings.key_prefix), self.originator,
+                               lambda: self.live.config, clock,
+                               salt=(settings.secret_key or b"development") + b":sampling")
+        self.queues = Queues(self.ami, self.routing, lambda: self.live.config, clock,
+                             on_served=self.surveys.served_call_ended)
         # Tests of the telephony path may run a menu of their own instead of the YAML's.
         self.billing = Billing(redis, settings)
         self.recordings = RecordingIndex(redis, settings.key_prefix)
         self.menu: Menu = menu or CallFlow(
             self.live, self.queues, Prompts(settings.prompts_dir_asterisk),
             lambda: self.billing.backend(self.live.config), clock, self._to_person,
-            settings.recordings_dir_asterisk)
+            settings.recordings_dir_asterisk, self.surveys)
         self.sessions: dict[str, _Session] = {}  # by channel
         self.accepting = False
         self.served = 0
@@ -92,6 +99,7 @@ class Engine:
         Raises ConfigError when there is no valid config to serve from."""
         await self.live.start(watch=self._watch_config)
         self.queues.start()
+        self.surveys.start()
         self.accepting = True
         self.ami.start()
         if wait is not None:
@@ -112,6 +120,7 @@ class Engine:
         for task in list(self._background):
             task.cancel()
         await self.queues.stop()
+        await self.surveys.stop()
         await self.live.stop()
         await self.ami.close()
 
@@ -132,6 +141,8 @@ class Engine:
                 self._spawn(self._index_recording(call_id))
             case DialEnded(call_id=call_id, status=status):
                 self._spawn(self.queues.dial_ended(call_id, status))
+            case OriginateFailed(channel_id=channel_id, reason=reason):
+                self._spawn(self.surveys.originate_failed(channel_id, reason))
             case AmiLost(reason=reason):
                 self.agi.everything_gone(f"lost Asterisk: {reason}")
             case AmiConnected(reconnect=True):

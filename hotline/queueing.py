@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ from agents.state import AgentState, Move, MoveRefused
 from config.model import HotlineConfig
 from pbx.ami import AmiConnection, AmiError
 from pbx.ports import Call, CallControl, CallGone
+from quality.sampling import ServedCall
 from routing.decide import FreeAgent, WaitingCall, line_order, pick_agent
 from routing.store import RoutingStore
 
@@ -41,7 +42,10 @@ class WaitOutcome:
 class Queues:
     def __init__(self, ami: AmiConnection, store: RoutingStore,
                  config: Callable[[], HotlineConfig], clock: Callable[[], float],
-                 tick: float = 1.0) -> None:
+                 tick: float = 1.0,
+                 on_served: Callable[[ServedCall], Awaitable[None]] | None = None) -> None:
+        # Called when an agent-served call ends (the satisfaction sample starts there).
+        self.on_served = on_served
         self.ami = ami
         self.store = store
         self.config = config
@@ -83,7 +87,7 @@ class Queues:
         declared_fallback = getattr(self.config().queues.get(queue), "fallback", None)
         last_announced = float("-inf")
         await self.store.join(WaitingCall(call.call_id, queue, arrived, tier, boost),
-                              call.channel)
+                              call.channel, call.caller_number)
         self.wake()
         try:
             while True:
@@ -250,6 +254,9 @@ class Queues:
             await self.store.apply(agent_id, Move.CALL_ENDED, self.clock())
         wrap_up = self.config().agents.get(agent_id)
         self._spawn(self._end_wrap_up(agent_id, wrap_up.wrap_up if wrap_up else 0.0))
+        if self.on_served is not None:
+            await self.on_served(ServedCall(call_id, fields.get("number", ""),
+                                            fields.get("queue", ""), agent_id, self.clock()))
 
     async def _end_wrap_up(self, agent_id: str, seconds: float) -> None:
         await asyncio.sleep(seconds)

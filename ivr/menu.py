@@ -132,7 +132,7 @@ async def _run_node(line: CallControl, config: HotlineConfig, node: Node, caller
             await line.play(say(node.prompt))
             return node.next
         case Choice():
-            return await _choose(line, node, say)
+            return await _choose(line, node, caller, say)
         case Collect():
             return await _collect(line, node, caller, say)
         case Say():
@@ -162,12 +162,14 @@ async def _run_node(line: CallControl, config: HotlineConfig, node: Node, caller
     return MenuExit("person", reason=f"node kind '{node.kind}' cannot run here")
 
 
-async def _choose(line: CallControl, node: Choice, say: Callable[[str], str]) -> Step:
+async def _choose(line: CallControl, node: Choice, caller: Caller,
+                  say: Callable[[str], str]) -> Step:
     attempt = 1
     while True:
         answer = await line.read_digits(say(node.prompt), timeout=node.timeout, max_digits=1)
         decision = after_key(node, answer.digits, attempt)
         if isinstance(decision, Go):
+            caller.values[f"key:{caller.path[-1]}"] = answer.digits  # a survey's grade
             return decision.node
         if isinstance(decision, GiveUp):
             return decision.node or MenuExit("person", reason="no valid choice")

@@ -71,6 +71,14 @@ class UserEventReceived:
 
 
 @dataclass(frozen=True, slots=True)
+class OriginateFailed:
+    """An Originate whose far end did not answer (no answer, busy, unreachable)."""
+
+    channel_id: str
+    reason: str  # Asterisk's cause code: 3 no answer, 5 busy, 8 congestion, ...
+
+
+@dataclass(frozen=True, slots=True)
 class AmiConnected:
     """Logged in to AMI (first time or after a reconnect); state may need a resync."""
 
@@ -90,6 +98,7 @@ PbxEvent = (
     | DeviceStateChanged
     | DialEnded
     | UserEventReceived
+    | OriginateFailed
     | AmiConnected
     | AmiLost
 )
@@ -161,7 +170,7 @@ def _user_event(msg: Message) -> UserEventReceived:
     )
 
 
-_TRANSLATORS: dict[str, Callable[[Message], PbxEvent]] = {
+_TRANSLATORS: dict[str, Callable[[Message], PbxEvent | None]] = {
     "AsyncAGIStart": _call_arrived,
     "AsyncAGIExec": _agi_exec,
     "AsyncAGIEnd": lambda m: CallLeftAgi(channel=m.get("Channel", "")),
@@ -172,6 +181,9 @@ _TRANSLATORS: dict[str, Callable[[Message], PbxEvent]] = {
         channel=m.get("Channel", ""), call_id=m.get("Uniqueid", ""),
         destination=m.get("DestChannel", ""), status=m.get("DialStatus", "")),
     "UserEvent": _user_event,
+    "OriginateResponse": lambda m: OriginateFailed(
+        channel_id=m.get("Uniqueid", ""), reason=m.get("Reason", "")) if m.get(
+        "Response") == "Failure" else None,
 }
 
 

@@ -65,11 +65,12 @@ class RoutingStore:
 
     # --- callers --------------------------------------------------------------------
 
-    async def join(self, call: WaitingCall, channel: str) -> None:
+    async def join(self, call: WaitingCall, channel: str, number: str = "") -> None:
         async with self.redis.pipeline(transaction=True) as tx:
             tx.hset(self.call_key(call.call_id), mapping={
                 "queue": call.queue, "arrived_at": call.arrived_at, "tier": call.tier,
-                "boost": call.boost, "channel": channel, "state": "waiting"})
+                "boost": call.boost, "channel": channel, "state": "waiting",
+                "number": number})
             tx.zadd(self.waiting_key(call.queue), {call.call_id: call.arrived_at})
             await tx.execute()
 

@@ -1,0 +1,104 @@
+"""The satisfaction callback service: sample served calls, place due callbacks over AMI,
+record the grade against the call's agent and queue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from config.model import HotlineConfig
+from pbx.ami import AmiError
+from pbx.originate import AmiOriginator
+from quality.callbacks import Callbacks, SurveyCallback
+from quality.sampling import ServedCall, decide, first_attempt_at, retry_at
+
+log = logging.getLogger(__name__)
+
+SURVEY_CONTEXT = "hotline-survey"
+PLACING_DEADLINE = 120.0  # a job not reported back by then is due again
+
+
+class Surveys:
+    def __init__(self, callbacks: Callbacks, originator: AmiOriginator,
+                 config: Callable[[], HotlineConfig], clock: Callable[[], float],
+                 salt: bytes, tick: float = 1.0) -> None:
+        self.callbacks = callbacks
+        self.originator = originator
+        self.config = config
+        self.clock = clock
+        self.salt = salt
+        self.tick = tick
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def start(self) -> None:
+        self._stopping = False
+        self._task = asyncio.ensure_future(self._run())
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.wait([self._task], timeout=5)
+
+    async def served_call_ended(self, call: ServedCall) -> None:
+        config = self.config()
+        opted_out, last = await self.callbacks.exclusions(call.caller_number)
+        decision = decide(call, config.sampling, self.salt, opted_out=opted_out,
+                          last_surveyed_at=last)
+        if not decision.sampled:
+            log.debug("call %s not sampled: %s", call.call_id, decision.reason)
+            return
+        due = first_attempt_at(call, config.sampling, config.calendar.timezone)
+        if await self.callbacks.schedule(call, due):
+            log.info("call %s sampled for a callback (%s), due at %.0f", call.call_id,
+                     decision.reason, due)
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(self.tick)
+            try:
+                now = self.clock()
+                await self.callbacks.rescue(now)
+                for job in await self.callbacks.take_due(now, now + PLACING_DEADLINE):
+                    await self._place(job)
+            except Exception:
+                log.exception("callback round failed; trying again")
+
+    async def _place(self, job: SurveyCallback) -> None:
+        config = self.config()
+        with contextlib.suppress(AmiError):
+            if await self.originator.channel_exists(job.channel_id):
+                return  # this attempt is already ringing: never ring a customer twice
+        await self.callbacks.placed(job)
+        channel = config.backends.callback_trunk.format(number=job.number)
+        try:
+            await self.originator.originate(
+                channel, context=SURVEY_CONTEXT, exten="s",
+                variables={"HOTLINE_SURVEY": job.call_id}, channel_id=job.channel_id,
+                caller_id=f'"{config.name}" <{config.numbers.unified}>', timeout=30)
+            log.info("callback %s: attempt %d to %s", job.call_id, job.attempts + 1, channel)
+        except AmiError as exc:
+            await self._unanswered(job.call_id, job.attempts + 1, f"not placed: {exc}")
+
+    async def originate_failed(self, channel_id: str, reason: str) -> None:
+        if not channel_id.startswith("survey-"):
+            return
+        call_id, _, attempt = channel_id.removeprefix("survey-").rpartition("-")
+        await self._unanswered(call_id, int(attempt), f"not answered (cause {reason})")
+
+    async def _unanswered(self, call_id: str, attempts: int, reason: str) -> None:
+        rules = self.config().sampling
+        when = None
+        if attempts < rules.attempts:
+            when = retry_at(self.clock(), rules, self.config().calendar.timezone)
+        await self.callbacks.unanswered(call_id, when, reason)
+        log.info("callback %s: %s; %s", call_id, reason,
+                 "retry due" if when is not None else "no attempts left")
+
+    async def answered(self, call_id: str, grade: int | None) -> None:
+        await self.callbacks.answered(call_id, grade, self.clock())
+
+

@@ -1,0 +1,71 @@
+"""A served call is sampled, the customer is called back on the sandbox, presses 4, and
+the grade is kept against the agent who served the call."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from agents.state import Move
+from hotline.engine import Engine
+from hotline.settings import Settings
+from hotline.simulate import SimulatedCaller, place_call
+from tests.conftest import EventTap
+
+pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
+
+CONFIG = Path(__file__).resolve().parents[1] / "data" / "config" / "live_queue.yaml"
+
+
+def survey_config() -> str:
+    text = CONFIG.read_text()
+    for old, new in (
+        ("    skills: {billing: 8}\n", "    skills: {billing: 5}\n"),
+        ("  survey:\n    kind: hangup\n    prompt: bye\n",
+         "  survey:\n    kind: choice\n    prompt: menu\n    keys:\n"
+         + "".join(f'      "{g}": bye\n' for g in range(1, 6))
+         + "  bye:\n    kind: hangup\n    prompt: bye\n"),
+        ("sampling:\n  rate: 0.1\n",
+         "sampling:\n  rate: 1.0\n  queues: [billing]\n  delay: 1s\n"),
+    ):
+        assert old in text, old
+        text = text.replace(old, new)
+    return text + "backends:\n  callback_trunk: Local/{number}@sim-customer\n"
+
+
+async def test_a_sampled_call_gets_a_callback_and_the_grade_is_kept(
+        settings: Settings, redis: Redis, tmp_path: Path) -> None:
+    path = tmp_path / "hotline.yaml"
+    path.write_text(survey_config())
+    engine = Engine(replace(settings, config_path=path), redis, watch_config=False)
+    tap = EventTap()
+    engine.ami.add_raw_listener(tap)
+    await engine.start()
+    try:
+        now = time.time()
+        await engine.routing.apply("1001", Move.LOG_IN, now)
+        await engine.routing.apply("1001", Move.GO_READY, now)
+        caller = SimulatedCaller(caller_number="13566667777", dialled_number="180", stay=30)
+        call_id = await place_call(engine.originator, caller)
+        await tap.wait_for(lambda m: m.get("UserEvent") == "HotlineAgentAnswered"
+                           and m.get("Caller") == caller.caller_number, timeout=20)
+        # The agent talks 3 s and hangs up; a second later the callback is due.
+        callbacks = engine.surveys.callbacks
+        deadline = time.monotonic() + 40
+        while not (result := await callbacks.result(call_id)):
+            assert time.monotonic() < deadline, await callbacks.state(call_id)
+            await asyncio.sleep(0.2)
+        assert (result["grade"], result["agent"], result["queue"]) == ("4", "1001", "billing")
+        assert result["number"] == caller.caller_number
+        job = await callbacks.state(call_id)
+        assert job["state"] == "done" and job["attempts"] == "1"
+        # The same caller is not sampled again within the configured days.
+        opted_out, last = await callbacks.exclusions(caller.caller_number)
+        assert not opted_out and last is not None
+    finally:
+        await engine.stop()
