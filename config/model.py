@@ -86,6 +86,7 @@ class Sampling(Strict):
     calling_hours: list[Hours] = Field(default_factory=list)
     attempts: int = Field(default=3, ge=1, le=10)
     retry_after: Seconds = 1800.0
+    ring_for: Seconds = 30.0  # how long the customer's phone rings before "no answer"
     survey: Name  # the menu node the callback starts in
     at_most_every_days: int = Field(default=30, ge=0)
 

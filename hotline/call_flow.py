@@ -66,7 +66,7 @@ class CallFlow:
             node = None
             if exit.kind == "queue":
                 outcome, node = await self._wait(line, exit.queue, caller.tier, exit.boost,
-                                                 None)
+                                                 None, path)
             elif exit.kind == "person":
                 await self._person(line, exit.reason)
                 outcome = f"to a person: {exit.reason}"
@@ -115,14 +115,15 @@ class CallFlow:
         return True
 
     async def _wait(self, line: CallControl, queue: str, tier: str, boost: int,
-                    arrived_at: float | None) -> tuple[str, str | None]:
+                    arrived_at: float | None,
+                    menu_path: str | None = None) -> tuple[str, str | None]:
         """The outcome in words, and the menu node to go on at, if any."""
         config = self.live.config
         if queue not in config.queues:
             await self._person(line, f"queue '{queue}' no longer exists")
             return f"to a person: queue '{queue}' no longer exists", None
         outcome = await self.queues.wait(line, queue, tier=tier, boost=boost,
-                                         arrived_at=arrived_at)
+                                         arrived_at=arrived_at, menu_path=menu_path)
         if outcome.kind == "menu":
             return f"left queue {queue} ({outcome.reason})", outcome.node
         if outcome.kind == "person":

@@ -241,11 +241,19 @@ class Engine:
                 seen_by_asterisk).relative_to(self.settings.recordings_dir_asterisk)
             facts = await asyncio.to_thread(inspect, path)
             record = await self.call_log.record(call_id)
+            routed = await self.routing.call(call_id)
             issues = problems(facts, (hung_up - int(record["started"])) / 1000)
+            outcome = record.get("outcome", "")
             await self.recordings.store(call_id, {
                 "call_id": call_id, "caller_number": record["caller_number"],
-                "dialled_number": record["dialled_number"], "started": record["started"],
-                "ended": str(hung_up), "outcome": record.get("outcome", "")},
+                "dialled_number": record["dialled_number"],
+                "vip_tier": routed.get("tier", "normal"),
+                "menu_path": routed.get("menu_path")
+                or outcome.partition("(menu: ")[2].rstrip(")"),
+                "queue": routed.get("queue", ""), "agent": routed.get("agent", ""),
+                # The engine takes the call the moment Asterisk answers it.
+                "started": record["started"], "answered": record["started"],
+                "ended": str(hung_up), "outcome": outcome},
                 facts, await self._mute_spans(call_id), issues)
         except (RedisError, KeyError, ValueError) as exc:
             log.error("call %s: recording not indexed: %s", call_id, exc)

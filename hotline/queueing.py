@@ -77,7 +77,8 @@ class Queues:
     # --- a caller waiting -----------------------------------------------------------
 
     async def wait(self, line: CallControl, queue: str, *, tier: str, boost: int,
-                   arrived_at: float | None = None) -> WaitOutcome:
+                   arrived_at: float | None = None,
+                   menu_path: str | None = None) -> WaitOutcome:
         """Hold the caller in `queue` until an agent is being rung for them, or the
         queue's rules send them elsewhere. Returns how the wait ended."""
         call = line.call
@@ -87,7 +88,7 @@ class Queues:
         declared_fallback = getattr(self.config().queues.get(queue), "fallback", None)
         last_announced = float("-inf")
         await self.store.join(WaitingCall(call.call_id, queue, arrived, tier, boost),
-                              call.channel, call.caller_number)
+                              call.channel, call.caller_number, menu_path)
         self.wake()
         try:
             while True:

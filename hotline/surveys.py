@@ -78,7 +78,8 @@ class Surveys:
             await self.originator.originate(
                 channel, context=SURVEY_CONTEXT, exten="s",
                 variables={"HOTLINE_SURVEY": job.call_id}, channel_id=job.channel_id,
-                caller_id=f'"{config.name}" <{config.numbers.unified}>', timeout=30)
+                caller_id=f'"{config.name}" <{config.numbers.unified}>',
+                timeout=config.sampling.ring_for)
             log.info("callback %s: attempt %d to %s", job.call_id, job.attempts + 1, channel)
         except AmiError as exc:
             await self._unanswered(job.call_id, job.attempts + 1, f"not placed: {exc}")

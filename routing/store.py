@@ -65,12 +65,15 @@ class RoutingStore:
 
     # --- callers --------------------------------------------------------------------
 
-    async def join(self, call: WaitingCall, channel: str, number: str = "") -> None:
+    async def join(self, call: WaitingCall, channel: str, number: str = "",
+                   menu_path: str | None = None) -> None:
         async with self.redis.pipeline(transaction=True) as tx:
             tx.hset(self.call_key(call.call_id), mapping={
                 "queue": call.queue, "arrived_at": call.arrived_at, "tier": call.tier,
                 "boost": call.boost, "channel": channel, "state": "waiting",
                 "number": number})
+            if menu_path is not None:  # kept when a caller rejoins after a missed ring
+                tx.hset(self.call_key(call.call_id), "menu_path", menu_path)
             tx.zadd(self.waiting_key(call.queue), {call.call_id: call.arrived_at})
             await tx.execute()
 

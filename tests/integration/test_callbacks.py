@@ -69,3 +69,53 @@ async def test_a_sampled_call_gets_a_callback_and_the_grade_is_kept(
         assert not opted_out and last is not None
     finally:
         await engine.stop()
+
+
+async def test_no_answer_is_retried_and_a_restart_neither_loses_nor_repeats_it(
+        settings: Settings, redis: Redis, tmp_path: Path) -> None:
+    path = tmp_path / "hotline.yaml"
+    path.write_text(survey_config().replace(
+        "  delay: 1s\n", "  delay: 1s\n  ring_for: 2s\n  retry_after: 4s\n  attempts: 2\n"
+    ).replace("Local/{number}@sim-customer", "Local/{number}@sim-customer-away"))
+    run = replace(settings, config_path=path)
+    engine = Engine(run, redis, watch_config=False)
+    tap = EventTap()
+    engine.ami.add_raw_listener(tap)
+    await engine.start()
+    caller = SimulatedCaller(caller_number="13588889999", dialled_number="180", stay=30)
+    try:
+        now = time.time()
+        await engine.routing.apply("1001", Move.LOG_IN, now)
+        await engine.routing.apply("1001", Move.GO_READY, now)
+        call_id = await place_call(engine.originator, caller)
+        callbacks = engine.surveys.callbacks
+        deadline = time.monotonic() + 40
+        # The first attempt rings 2 s unanswered; the job waits for its retry.
+        while (await callbacks.state(call_id)).get("reason", "").find("not answered") < 0:
+            assert time.monotonic() < deadline, await callbacks.state(call_id)
+            await asyncio.sleep(0.2)
+        first_failed_at = time.monotonic()
+        assert (await callbacks.state(call_id))["state"] == "due"
+    finally:
+        await engine.stop()  # the engine goes away between attempts
+
+    engine = Engine(run, redis, watch_config=False)  # a new engine process takes over
+    tap = EventTap()
+    engine.ami.add_raw_listener(tap)
+    await engine.start()
+    try:
+        callbacks = engine.surveys.callbacks
+        deadline = time.monotonic() + 30
+        while (await callbacks.state(call_id))["state"] != "failed":
+            assert time.monotonic() < deadline, await callbacks.state(call_id)
+            await asyncio.sleep(0.2)
+        job = await callbacks.state(call_id)
+        assert job["attempts"] == "2"  # the retry, once: nothing lost, nothing repeated
+        assert time.monotonic() - first_failed_at >= 4 - 0.5  # the configured spacing
+        rung = [m for m in tap.events if m.get("Event") == "Newchannel"
+                and m.get("Uniqueid", "").startswith(f"survey-{call_id}-")]
+        # This engine rang once, for the second attempt (each Local call has two halves).
+        assert [m["Uniqueid"] for m in rung if ";" not in m["Uniqueid"]] == [
+            f"survey-{call_id}-2"]
+    finally:
+        await engine.stop()

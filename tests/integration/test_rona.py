@@ -76,6 +76,9 @@ async def test_no_answer_sets_not_ready_and_the_next_agent_gets_the_call(
         assert entry["problems"] == "[]" and int(entry["size"]) > 44
         assert abs(float(entry["duration"]) - call_seconds) < 2.0
         assert entry["path"].endswith(f"/{call_id}.wav") and len(entry["sha256"]) == 64
+        assert (entry["queue"], entry["agent"], entry["menu_path"]) == ("billing", "1002",
+                                                                         "agent")
+        assert entry["caller_number"] == caller.caller_number and entry["mutes"] == "[]"
         assert await engine.recordings.alarms() == 0
     finally:
         await engine.stop()
