@@ -57,7 +57,8 @@ async def run_demo(keep: bool = False) -> int:
                        prompts_dir=Path(str(box.state["sounds_dir"])),
                        prompts_dir_asterisk=str(box.state["sounds_dir_in_chroot"]),
                        recordings_dir=Path(str(box.state["recordings_dir"])),
-                       recordings_dir_asterisk=str(box.state["recordings_dir_in_chroot"]))
+                       recordings_dir_asterisk=str(box.state["recordings_dir_in_chroot"]),
+                       secret_key=os.urandom(32))  # the demo's vouchers live one run
     engine = Engine(settings, redis)
     try:
         print("rendering the prompts (espeak-ng) and starting the engine...")
