@@ -23,6 +23,7 @@ from hotline.local_redis import LocalRedis, free_port
 from hotline.redis_client import connect
 from hotline.settings import DEFAULT_CONFIG, Settings
 from hotline.simulate import SimulatedCaller, place_call
+from ivr.billing_redis import RedisBilling
 
 # 'w' is half a second of pause between keys, as a caller listening to a prompt.
 CALLERS = (
@@ -67,8 +68,12 @@ async def run_demo(keep: bool = False) -> int:
         for agent in engine.live.config.agents:
             await engine.routing.apply(agent, Move.LOG_IN, now)
             await engine.routing.apply(agent, Move.GO_READY, now)
-        for number, tier in VIP_CUSTOMERS.items():
-            await redis.hset(f"{settings.key_prefix}customer:{number}", "tier", tier)
+        # The customer directory is the billing backend: accounts carry the VIP tier.
+        billing = engine.billing.backend(engine.live.config)
+        if isinstance(billing, RedisBilling):
+            for caller in CALLERS:
+                await billing.open_account(caller.caller_number, 8_850, tier=VIP_CUSTOMERS.get(
+                    caller.caller_number, "normal"))
         print(f"engine up: AMI {box.ami.host}:{box.ami.port}, Redis {redis_server.url}, "
               f"config version {engine.live.version}, "
               f"{len(engine.live.config.agents)} agents ready\n")
