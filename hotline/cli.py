@@ -51,6 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--prompts-dir", type=Path,
                        help="also report prompts that have no audio in this folder")
 
+    surveys = sub.add_parser("surveys", help="satisfaction callbacks")
+    surveys_sub = surveys.add_subparsers(dest="surveys_command", required=True)
+    surveys_sub.add_parser("report", help="satisfaction by queue, agent and day; attempt "
+                           "and contact rates")
+
     prompts = sub.add_parser("prompts", help="prompt audio")
     prompts_sub = prompts.add_subparsers(dest="prompts_command", required=True)
     build = prompts_sub.add_parser("build", help="render every prompt text to 8 kHz audio "
@@ -63,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
+    if args.command == "surveys":
+        return asyncio.run(surveys_report(settings))
     if args.command == "prompts":
         return prompts_build(args.config or settings.config_path, args.dir or settings.prompts_dir)
     if args.command == "config":
@@ -114,6 +121,28 @@ def config_check(path: Path, prompts_dir: Path | None = None) -> int:
         return 0
     print(f"{path}: {errors} error(s)")
     return 1
+
+
+async def surveys_report(settings: Settings) -> int:
+    import zoneinfo
+
+    from config.loader import ConfigError, load
+    from hotline.redis_client import connect
+    from quality.callbacks import Callbacks
+    from quality.reports import build, lines
+
+    try:
+        timezone = zoneinfo.ZoneInfo(load(settings.config_path).calendar.timezone)
+    except ConfigError:
+        timezone = zoneinfo.ZoneInfo("UTC")
+    redis = connect(settings.redis_url)
+    try:
+        jobs, results = await Callbacks(redis, settings.key_prefix).everything()
+    finally:
+        await redis.aclose()
+    for line in lines(build(jobs, results, timezone)):
+        print(line)
+    return 0
 
 
 def prompts_build(config_path: Path, directory: Path) -> int:

@@ -129,6 +129,15 @@ class Callbacks:
                     "at": at})
             await tx.execute()
 
+    async def everything(self) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+        """Every job and every survey result, for reports."""
+        jobs, results = [], []
+        async for key in self.redis.scan_iter(match=f"{self.base}:callback:*"):
+            jobs.append(await self.state(_text(key).rsplit(":", 1)[1]))
+        async for key in self.redis.scan_iter(match=f"{self.base}:survey:*"):
+            results.append(await self.result(_text(key).rsplit(":", 1)[1]))
+        return jobs, results
+
     async def result(self, call_id: str) -> dict[str, str]:
         raw = await self.redis.hgetall(self.result_key(call_id))
         return {_text(k): _text(v) for k, v in raw.items()}

@@ -4,6 +4,9 @@ the grade is kept against the agent who served the call."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -67,6 +70,15 @@ async def test_a_sampled_call_gets_a_callback_and_the_grade_is_kept(
         # The same caller is not sampled again within the configured days.
         opted_out, last = await callbacks.exclusions(caller.caller_number)
         assert not opted_out and last is not None
+        # The supervisor's report counts it.
+        report = subprocess.run(
+            [sys.executable, "-m", "hotline", "surveys", "report"], capture_output=True,
+            text=True, timeout=60, env={**os.environ, "HOTLINE_REDIS_URL": settings.redis_url,
+                                        "HOTLINE_KEY_PREFIX": settings.key_prefix,
+                                        "HOTLINE_CONFIG": str(path)})
+        assert report.returncode == 0, report.stderr
+        assert "sampled 1, attempted 1 (100%), contacted 1 (100% of attempted)" in report.stdout
+        assert "  1001           answers    1  average 4.00  satisfied 100%" in report.stdout
     finally:
         await engine.stop()
 
