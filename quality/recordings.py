@@ -44,6 +44,16 @@ def inspect(path: Path) -> RecordingFacts | None:
     return RecordingFacts(str(path), len(data), duration, hashlib.sha256(data).hexdigest())
 
 
+def verify(entry: dict[str, str]) -> list[str]:
+    """Is the indexed file still there, and still the same bytes?"""
+    facts = inspect(Path(entry.get("path", "")))
+    if facts is None:
+        return ["the file is gone"]
+    if facts.sha256 != entry.get("sha256"):
+        return ["the file changed since it was indexed (checksum differs)"]
+    return []
+
+
 def problems(facts: RecordingFacts | None, call_seconds: float,
              tolerance: float = 2.0) -> list[str]:
     """What is wrong with a call's recording; empty when it is whole."""
@@ -81,6 +91,10 @@ class RecordingIndex:
     async def entry(self, call_id: str) -> dict[str, str]:
         raw = await self.redis.hgetall(self.key(call_id))
         return {_text(k): _text(v) for k, v in raw.items()}
+
+    async def newest(self, limit: int = 50) -> list[dict[str, str]]:
+        ids = await self.redis.zrevrange(f"{self.base}:recordings", 0, limit - 1)
+        return [await self.entry(_text(i)) for i in ids if isinstance(i, bytes | str)]
 
     async def alarms(self) -> int:
         return int(await self.redis.get(self.alarms_key) or 0)

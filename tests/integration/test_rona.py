@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -80,5 +83,20 @@ async def test_no_answer_sets_not_ready_and_the_next_agent_gets_the_call(
                                                                          "agent")
         assert entry["caller_number"] == caller.caller_number and entry["mutes"] == "[]"
         assert await engine.recordings.alarms() == 0
+
+        # What a supervisor sees: the list, and a verification of the file itself.
+        env = {**os.environ, "HOTLINE_REDIS_URL": settings.redis_url,
+               "HOTLINE_KEY_PREFIX": settings.key_prefix}
+        listed = subprocess.run([sys.executable, "-m", "hotline", "recordings", "list"],
+                                capture_output=True, text=True, env=env, timeout=60)
+        assert call_id in listed.stdout and "  billing  1002" in listed.stdout
+        verified = subprocess.run([sys.executable, "-m", "hotline", "recordings", "verify"],
+                                  capture_output=True, text=True, env=env, timeout=60)
+        assert verified.returncode == 0 and "1 recording(s) checked, 0 problem(s)" in \
+            verified.stdout
+        Path(entry["path"]).write_bytes(b"tampered")
+        tampered = subprocess.run([sys.executable, "-m", "hotline", "recordings", "verify"],
+                                  capture_output=True, text=True, env=env, timeout=60)
+        assert tampered.returncode == 1 and "checksum differs" in tampered.stdout
     finally:
         await engine.stop()
