@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+from redis.asyncio import Redis
+
+from agents.state import Move
 from hotline.engine import Engine
+from hotline.settings import Settings
+from tests.conftest import EventTap
 
 
 async def wait_ended(engine: Engine, call_id: str, timeout: float = 30.0) -> dict[str, str]:
@@ -69,3 +76,23 @@ class Phone:
     async def hang_up(self) -> None:
         await self.engine.ami.send_action({"Action": "Hangup", "Channel": await self.channel()},
                                           check=False)
+
+
+async def engine_for(settings: Settings, redis: Redis, config_text: str,
+                     directory: Path) -> tuple[Engine, EventTap]:
+    """A started engine serving `config_text`, with a tap on its AMI events."""
+    path = directory / "hotline.yaml"
+    path.write_text(config_text)
+    engine = Engine(replace(settings, config_path=path), redis, watch_config=False)
+    tap = EventTap()
+    engine.ami.add_raw_listener(tap)
+    await engine.start()
+    return engine, tap
+
+
+async def agents_ready(engine: Engine, *agent_ids: str) -> None:
+    """The agents log in and go ready, as they would from their phones."""
+    now = time.time()
+    for agent_id in agent_ids:
+        await engine.routing.apply(agent_id, Move.LOG_IN, now)
+        await engine.routing.apply(agent_id, Move.GO_READY, now)

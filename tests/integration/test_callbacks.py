@@ -8,17 +8,14 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 
-from agents.state import Move
-from hotline.engine import Engine
 from hotline.settings import Settings
 from hotline.simulate import SimulatedCaller, place_call
-from tests.conftest import EventTap
+from tests.integration.helpers import agents_ready, engine_for
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
 
@@ -43,16 +40,10 @@ def survey_config() -> str:
 
 async def test_a_sampled_call_gets_a_callback_and_the_grade_is_kept(
         settings: Settings, redis: Redis, tmp_path: Path) -> None:
+    engine, tap = await engine_for(settings, redis, survey_config(), tmp_path)
     path = tmp_path / "hotline.yaml"
-    path.write_text(survey_config())
-    engine = Engine(replace(settings, config_path=path), redis, watch_config=False)
-    tap = EventTap()
-    engine.ami.add_raw_listener(tap)
-    await engine.start()
     try:
-        now = time.time()
-        await engine.routing.apply("1001", Move.LOG_IN, now)
-        await engine.routing.apply("1001", Move.GO_READY, now)
+        await agents_ready(engine, "1001")
         caller = SimulatedCaller(caller_number="13566667777", dialled_number="180", stay=30)
         call_id = await place_call(engine.originator, caller)
         await tap.wait_for(lambda m: m.get("UserEvent") == "HotlineAgentAnswered"
@@ -85,20 +76,13 @@ async def test_a_sampled_call_gets_a_callback_and_the_grade_is_kept(
 
 async def test_no_answer_is_retried_and_a_restart_neither_loses_nor_repeats_it(
         settings: Settings, redis: Redis, tmp_path: Path) -> None:
-    path = tmp_path / "hotline.yaml"
-    path.write_text(survey_config().replace(
+    text = survey_config().replace(
         "  delay: 1s\n", "  delay: 1s\n  ring_for: 2s\n  retry_after: 4s\n  attempts: 2\n"
-    ).replace("Local/{number}@sim-customer", "Local/{number}@sim-customer-away"))
-    run = replace(settings, config_path=path)
-    engine = Engine(run, redis, watch_config=False)
-    tap = EventTap()
-    engine.ami.add_raw_listener(tap)
-    await engine.start()
+    ).replace("Local/{number}@sim-customer", "Local/{number}@sim-customer-away")
+    engine, tap = await engine_for(settings, redis, text, tmp_path)
     caller = SimulatedCaller(caller_number="13588889999", dialled_number="180", stay=30)
     try:
-        now = time.time()
-        await engine.routing.apply("1001", Move.LOG_IN, now)
-        await engine.routing.apply("1001", Move.GO_READY, now)
+        await agents_ready(engine, "1001")
         call_id = await place_call(engine.originator, caller)
         callbacks = engine.surveys.callbacks
         deadline = time.monotonic() + 40
@@ -111,10 +95,8 @@ async def test_no_answer_is_retried_and_a_restart_neither_loses_nor_repeats_it(
     finally:
         await engine.stop()  # the engine goes away between attempts
 
-    engine = Engine(run, redis, watch_config=False)  # a new engine process takes over
-    tap = EventTap()
-    engine.ami.add_raw_listener(tap)
-    await engine.start()
+    # A new engine process takes over.
+    engine, tap = await engine_for(settings, redis, text, tmp_path)
     try:
         callbacks = engine.surveys.callbacks
         deadline = time.monotonic() + 30

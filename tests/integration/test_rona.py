@@ -7,18 +7,15 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 
-from agents.state import AgentState, Move
-from hotline.engine import Engine
+from agents.state import AgentState
 from hotline.settings import Settings
 from hotline.simulate import SimulatedCaller, place_call
-from tests.conftest import EventTap
-from tests.integration.helpers import wait_ended
+from tests.integration.helpers import agents_ready, engine_for, wait_ended
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
 
@@ -42,17 +39,9 @@ async def test_no_answer_sets_not_ready_and_the_next_agent_gets_the_call(
     skills: {billing: 8}
 ''').replace("    name: Billing\n", "    name: Billing\n    ring_timeout: 2s\n")
     assert "sim-agent-away" in text and "ring_timeout" in text
-    path = tmp_path / "hotline.yaml"
-    path.write_text(text)
-    engine = Engine(replace(settings, config_path=path), redis, watch_config=False)
-    tap = EventTap()
-    engine.ami.add_raw_listener(tap)
-    await engine.start()
+    engine, tap = await engine_for(settings, redis, text, tmp_path)
     try:
-        now = time.time()
-        for agent in ("1001", "1002"):
-            await engine.routing.apply(agent, Move.LOG_IN, now)
-            await engine.routing.apply(agent, Move.GO_READY, now)
+        await agents_ready(engine, "1001", "1002")
         caller = SimulatedCaller(caller_number="13522223333", dialled_number="180", stay=60)
         call_id = await place_call(engine.originator, caller)
 
