@@ -6,7 +6,8 @@ The operator's service answers:
     POST {url}/accounts/{number}/topups {"voucher": ..., "pin": ..., "request_id": ...}
          -> {"outcome": "credited", "new_balance_fen": 2234, "credited_fen": 1000}
 A 404 means no such account. Every request has a timeout and goes through a circuit
-breaker; either failing raises BillingUnavailable, which sends the caller to a person.
+breaker; a failure of any kind, a malformed answer included, raises BillingUnavailable,
+which sends the caller to a person.
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ import asyncio
 import datetime as dt
 import json
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, get_args
 from urllib.parse import quote, urlsplit
 
 from hotline.breaker import CircuitBreaker
-from ivr.billing import Account, Bill, BillingUnavailable, TopUp
+from ivr.billing import Account, Bill, BillingUnavailable, TopUp, TopUpOutcome
+
+T = TypeVar("T")
+_OUTCOMES = set(get_args(TopUpOutcome))
 
 
 class HttpBilling:
@@ -35,28 +40,24 @@ class HttpBilling:
         self.breaker = breaker
 
     async def account(self, number: str) -> Account | None:
-        data = await self._call("GET", f"/accounts/{quote(number)}")
-        if data is None:
-            return None
-        return Account(number, int(data["balance_fen"]), str(data.get("tier", "normal")))
+        return await self._call("GET", f"/accounts/{quote(number)}", None, lambda d: Account(
+            number, int(d["balance_fen"]), str(d.get("tier", "normal"))))
 
     async def last_bill(self, number: str) -> Bill | None:
-        data = await self._call("GET", f"/accounts/{quote(number)}/bill")
-        if data is None:
-            return None
-        return Bill(int(data["amount_fen"]), dt.date.fromisoformat(data["due"]))
+        return await self._call("GET", f"/accounts/{quote(number)}/bill", None, lambda d: Bill(
+            int(d["amount_fen"]), dt.date.fromisoformat(d["due"])))
 
     async def redeem(self, number: str, voucher: str, pin: str, request_id: str) -> TopUp:
-        data = await self._call("POST", f"/accounts/{quote(number)}/topups",
-                                {"voucher": voucher, "pin": pin, "request_id": request_id})
-        if data is None:
-            return TopUp("no_account")
-        balance = data.get("new_balance_fen")
-        return TopUp(data["outcome"], int(balance) if balance is not None else None,
-                     int(data.get("credited_fen", 0)))
+        result = await self._call(
+            "POST", f"/accounts/{quote(number)}/topups",
+            {"voucher": voucher, "pin": pin, "request_id": request_id}, _top_up)
+        return result if result is not None else TopUp("no_account")
 
-    async def _call(self, method: str, path: str,
-                    body: dict[str, str] | None = None) -> dict[str, Any] | None:
+    async def _call(self, method: str, path: str, body: dict[str, str] | None,
+                    read: Callable[[dict[str, Any]], T]) -> T | None:
+        """One request; None for 404. Anything else that is not a readable answer
+        (timeout, refused, a 5xx, a body that is not the agreed JSON) counts against
+        the circuit breaker and raises BillingUnavailable, naming what was wrong."""
         if self.breaker.is_open:
             raise BillingUnavailable("billing backend circuit open")
         try:
@@ -71,9 +72,17 @@ class HttpBilling:
         if status != 200:
             self.breaker.failed()
             raise BillingUnavailable(f"billing backend answered {status}")
+        try:
+            data = json.loads(payload)
+            if not isinstance(data, dict):
+                raise TypeError("not a JSON object")
+            answer = read(data)
+        except (ValueError, KeyError, TypeError) as exc:
+            self.breaker.failed()
+            raise BillingUnavailable(f"billing backend answered {method} {path} with an "
+                                     f"unreadable body ({type(exc).__name__}: {exc})") from None
         self.breaker.succeeded()
-        result: dict[str, Any] = json.loads(payload)
-        return result
+        return answer
 
     async def _request(self, method: str, path: str,
                        body: dict[str, str] | None) -> tuple[int, bytes]:
@@ -96,6 +105,15 @@ class HttpBilling:
             return status, payload
         finally:
             writer.close()
+
+
+def _top_up(data: dict[str, Any]) -> TopUp:
+    outcome = data["outcome"]
+    if outcome not in _OUTCOMES:
+        raise ValueError(f"unknown outcome {outcome!r}")
+    balance = data.get("new_balance_fen")
+    return TopUp(outcome, int(balance) if balance is not None else None,
+                 int(data.get("credited_fen", 0)))
 
 
 def http_billing(url: str, timeout: float, failures_to_open: int,

@@ -29,7 +29,14 @@ async def billing_service() -> AsyncIterator[tuple[int, list[str]]]:
         seen.append(request.strip())
         method, path, _ = request.split()
         status, answer = 404, {}
-        if path == "/billing/accounts/13800000001":
+        if path == "/billing/accounts/13800000009":  # a gateway answering garbage
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n<html>oops")
+            await writer.drain()
+            writer.close()
+            return
+        if path == "/billing/accounts/13800000008":  # valid JSON, not the contract
+            status, answer = 200, {"balance": "12.34"}
+        elif path == "/billing/accounts/13800000001":
             status, answer = 200, {"balance_fen": 4321, "tier": "gold"}
         elif path == "/billing/accounts/13800000001/bill":
             status, answer = 200, {"amount_fen": 8800, "due": "2026-12-15"}
@@ -63,6 +70,18 @@ async def test_account_bill_and_top_up_over_http(
     top_up = await backend.redeem("13800000001", "4539578763621486", "123456", "r1")
     assert (top_up.outcome, top_up.new_balance_fen) == ("credited", 9321)
     assert seen[-1] == "POST /billing/accounts/13800000001/topups HTTP/1.1"
+
+
+async def test_a_malformed_answer_is_a_clear_failure_not_a_crash(
+        billing_service: tuple[int, list[str]]) -> None:
+    port, _ = billing_service
+    backend = HttpBilling(f"http://127.0.0.1:{port}/billing", 2.0,
+                          CircuitBreaker(2, 30, time.monotonic))
+    with pytest.raises(BillingUnavailable, match=r"unreadable body .*JSONDecodeError"):
+        await backend.account("13800000009")
+    with pytest.raises(BillingUnavailable, match=r"unreadable body .*KeyError.*balance_fen"):
+        await backend.account("13800000008")
+    assert backend.breaker.is_open  # two bad answers in a row: stop asking for a while
 
 
 async def test_the_circuit_opens_after_failures_and_fails_fast() -> None:
