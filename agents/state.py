@@ -34,6 +34,7 @@ S, M = AgentState, Move
 _MOVES: dict[tuple[AgentState, Move], AgentState] = {
     (S.LOGGED_OUT, M.LOG_IN): S.NOT_READY,
     (S.NOT_READY, M.GO_READY): S.READY,
+    (S.NOT_READY, M.GO_NOT_READY): S.NOT_READY,  # a new reason (the phone went away)
     (S.READY, M.GO_NOT_READY): S.NOT_READY,
     (S.READY, M.RESERVE): S.RESERVED,
     (S.RESERVED, M.RING): S.RINGING,

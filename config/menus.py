@@ -215,11 +215,27 @@ class VipBranch(Node):
         return [*by_tier, (("otherwise",), self.otherwise)]
 
 
+class VoiceComment(Node):
+    """The caller speaks after the beep (a survey's comment on a low grade); the
+    recording is kept with the survey result. `#` or hanging up ends it early."""
+
+    kind: Literal["voice_comment"]
+    prompt: Name
+    max_length: Seconds = Field(default=60.0, gt=0, le=600)
+    next: Name
+
+    def targets(self) -> list[Target]:
+        return [(("next",), self.next)]
+
+    def prompts(self) -> list[tuple[tuple[str, ...], str]]:
+        return [(("prompt",), self.prompt)]
+
+
 MenuNode = Annotated[
     Play | Choice | Collect | Say | SelfService | ToQueue | Goto | HangUp | SetLanguage
-    | BusinessHours | VipBranch,
+    | BusinessHours | VipBranch | VoiceComment,
     Field(discriminator="kind"),
 ]
 
 NODE_KINDS = ("play", "choice", "collect", "say", "balance", "last_bill", "top_up", "queue",
-              "goto", "hangup", "language", "hours", "vip")
+              "goto", "hangup", "language", "hours", "vip", "voice_comment")

@@ -13,7 +13,7 @@ from pydantic import Field, HttpUrl, field_validator
 
 from config.menus import MenuNode
 from config.queues import Agent, Queue, Skill, Vip
-from config.types import AgentId, Digits, Hours, Name, Seconds, Share, Strict
+from config.types import AgentId, Digits, Hours, Key, Name, Seconds, Share, Strict
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -133,6 +133,9 @@ class HotlineConfig(Strict):
     # Where callers go when a new version removed the node they were about to enter
     # (default: a person).
     fallback: Name | None = None
+    # The reason digits an agent dials after *4 ("not ready"), as reports show them.
+    not_ready_reasons: dict[Key, str] = Field(default_factory=lambda: {
+        "1": "break", "2": "lunch", "3": "training", "4": "meeting", "9": "other"})
     recording: Recording = Recording()
     sampling: Sampling
     backends: Backends = Backends()

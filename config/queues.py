@@ -55,6 +55,9 @@ class ServiceLevel(Strict):
     target: Share = 0.85
     # app_queue's default counts only answered calls; operators often count abandons too.
     abandons_count: bool = False
+    # A caller who hangs up sooner than this never really waited: counted apart, and
+    # left out of the "abandons count" service level.
+    short_abandon: Seconds = 5.0
 
 
 class Announce(Strict):

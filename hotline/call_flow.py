@@ -9,7 +9,11 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
+from redis.exceptions import RedisError
+
+from hotline.agent_desk import AgentDesk
 from hotline.live_config import LiveConfig
 from hotline.queueing import Queues
 from hotline.surveys import Surveys
@@ -17,6 +21,8 @@ from ivr.billing import BillingBackend, BillingUnavailable
 from ivr.menu import Caller, MenuServices, Prompts, run_menu
 from ivr.numbers import start_node
 from pbx.ports import CallControl, CallGone
+from quality.recording_index import RecordingIndex
+from quality.recordings import recording_options
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +33,12 @@ class CallFlow:
     def __init__(self, live: LiveConfig, queues: Queues, prompts: Prompts,
                  billing: Callable[[], BillingBackend], clock: Callable[[], float],
                  to_person: Callable[[CallControl, str], Awaitable[None]],
-                 recordings_dir: str, surveys: Surveys) -> None:
+                 recordings_dir: str, surveys: Surveys, recordings: RecordingIndex,
+                 recordings_local: Path, desk: AgentDesk) -> None:
+        self.desk = desk
         self.surveys = surveys
+        self.recordings = recordings
+        self.recordings_local = recordings_local  # the same directory, as the engine sees it
         self.live = live
         self.queues = queues
         self.prompts = prompts
@@ -41,6 +51,9 @@ class CallFlow:
         call = line.call
         if call.variables.get("agi_arg_1") == "survey":
             return await self._survey(line, call.variables.get("agi_arg_2", ""))
+        if call.variables.get("agi_arg_1") == "agent":  # a feature code from an agent's phone
+            return await self.desk.feature_code(line, call.variables.get("agi_arg_2", ""),
+                                                call.variables.get("agi_arg_3", ""))
         back = await self.queues.returned(call.call_id)
         if back is not None:  # the agent did not answer: same queue, same place
             outcome, _ = await self._wait(line, back.queue, back.tier, back.boost,
@@ -54,7 +67,7 @@ class CallFlow:
         caller = Caller(language=config.languages.default,
                         tier=await self.tier_of(call.caller_number))
         if config.recording.enabled:
-            caller.recording = await self._record(line)
+            caller.recording = await self._record(line, config.recording.format)
         services = MenuServices(self.prompts,
                                 lambda: dt.datetime.fromtimestamp(self.clock(), dt.UTC),
                                 self.billing())
@@ -76,17 +89,27 @@ class CallFlow:
 
     async def _survey(self, line: CallControl, about: str) -> str:
         """A customer answered a satisfaction callback: the survey menu, then the grade
-        (the key pressed at the survey's first node) is kept against the served call."""
+        (the key pressed at the survey's first node) and any spoken comment are kept
+        against the served call."""
         config = self.live.config
         caller = Caller(language=config.languages.default)
+        day = dt.datetime.fromtimestamp(self.clock(), dt.UTC).date().isoformat()
+        comments = f"comments/{day}"
+        # Asterisk writes a spoken comment only into a folder that exists.
+        await asyncio.to_thread((self.recordings_local / comments).mkdir, parents=True,
+                                exist_ok=True)
         services = MenuServices(self.prompts,
-                                lambda: dt.datetime.fromtimestamp(self.clock(), dt.UTC))
+                                lambda: dt.datetime.fromtimestamp(self.clock(), dt.UTC),
+                                comment_path=lambda call_id: f"{self.recordings_dir}/"
+                                f"{comments}/{call_id}")
         try:
             await run_menu(line, self.live, config.sampling.survey, caller, services)
         finally:
             key = caller.values.get(f"key:{config.sampling.survey}", "")
             grade = int(key) if key in {"1", "2", "3", "4", "5"} else None
-            await self.surveys.answered(about, grade)
+            comment = caller.values.get("comment")
+            await self.surveys.answered(about, grade, comment and (
+                f"{comments}/{comment.rsplit('/', 1)[1]}.wav"))
         return f"survey about {about}: grade {grade if grade is not None else 'none'}"
 
     async def tier_of(self, number: str) -> str:
@@ -101,12 +124,20 @@ class CallFlow:
             return "normal"
         return account.tier if account is not None and account.tier in TIERS else "normal"
 
-    async def _record(self, line: CallControl) -> bool:
-        """Whole-call recording from the moment the engine takes the call."""
-        day = dt.datetime.fromtimestamp(self.clock(), dt.UTC).date().isoformat()
-        path = f"{self.recordings_dir}/{day}/{line.call.call_id}.wav"
+    async def _record(self, line: CallControl, fmt: str) -> bool:
+        """Whole-call recording from the moment the engine takes the call. The file is
+        filed under its queue's folder once the call is over."""
+        now = self.clock()
+        day = dt.datetime.fromtimestamp(now, dt.UTC).date().isoformat()
+        extension, options = recording_options(fmt)
+        path = f"{self.recordings_dir}/{day}/{line.call.call_id}{extension}"
         try:
-            await line.start_recording(path)
+            # Expected from now on: a recording that fails to start is still an alarm.
+            await self.recordings.started(line.call.call_id, int(now * 1000))
+        except RedisError as exc:  # checked at hangup all the same; only a restart misses it
+            log.warning("call %s: recording not marked pending: %s", line.call.call_id, exc)
+        try:
+            await line.start_recording(path, options)
         except CallGone:
             raise
         except Exception:

@@ -12,6 +12,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from hotline.cli_queues import add_queues_parser, queues_command
+from hotline.cli_recordings import add_recordings_parser, recordings_command
 from hotline.settings import DEFAULT_CONFIG, Settings
 
 log = logging.getLogger(__name__)
@@ -56,15 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     surveys_sub.add_parser("report", help="satisfaction by queue, agent and day; attempt "
                            "and contact rates")
 
-    recordings = sub.add_parser("recordings", help="whole-call recordings")
-    recordings_sub = recordings.add_subparsers(dest="recordings_command", required=True)
-    listing = recordings_sub.add_parser("list", help="the newest recordings")
-    listing.add_argument("--limit", type=int, default=50)
-    show = recordings_sub.add_parser("show", help="one call's recording, all it is indexed by")
-    show.add_argument("call_id")
-    check_files = recordings_sub.add_parser("verify", help="every indexed file is there and "
-                                            "unchanged (exit 1 otherwise)")
-    check_files.add_argument("--limit", type=int, default=1000)
+    add_recordings_parser(sub)
+    add_queues_parser(sub)
 
     prompts = sub.add_parser("prompts", help="prompt audio")
     prompts_sub = prompts.add_subparsers(dest="prompts_command", required=True)
@@ -80,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     if args.command == "recordings":
         return asyncio.run(recordings_command(args, settings))
+    if args.command == "queues":
+        return asyncio.run(queues_command(args, settings))
     if args.command == "surveys":
         return asyncio.run(surveys_report(settings))
     if args.command == "prompts":
@@ -133,40 +130,6 @@ def config_check(path: Path, prompts_dir: Path | None = None) -> int:
         return 0
     print(f"{path}: {errors} error(s)")
     return 1
-
-
-async def recordings_command(args: argparse.Namespace, settings: Settings) -> int:
-    from hotline.redis_client import connect
-    from quality.recordings import RecordingIndex, verify
-
-    redis = connect(settings.redis_url)
-    index = RecordingIndex(redis, settings.key_prefix)
-    try:
-        if args.recordings_command == "show":
-            entry = await index.entry(args.call_id)
-            for key, value in sorted(entry.items()):
-                print(f"{key:>15}: {value}")
-            return 0 if entry else 1
-        entries = await index.newest(args.limit)
-        if args.recordings_command == "list":
-            for e in entries:
-                when = dt.datetime.fromtimestamp(int(e.get("started", 0)) / 1000).isoformat(
-                    sep=" ", timespec="seconds")
-                flag = "" if e.get("problems") == "[]" else f"  PROBLEM {e.get('problems')}"
-                print(f"{when}  {e.get('call_id')}  {float(e.get('duration', 0)):6.1f}s  "
-                      f"{e.get('caller_number')}  {e.get('queue') or '-'}  "
-                      f"{e.get('agent') or '-'}{flag}")
-            print(f"{len(entries)} recording(s); alarms so far: {await index.alarms()}")
-            return 0
-        bad = 0
-        for e in entries:
-            for problem in verify(e):
-                bad += 1
-                print(f"{e.get('call_id')}: {problem} ({e.get('path')})")
-        print(f"{len(entries)} recording(s) checked, {bad} problem(s)")
-        return 1 if bad else 0
-    finally:
-        await redis.aclose()
 
 
 async def surveys_report(settings: Settings) -> int:

@@ -19,18 +19,23 @@ from redis.exceptions import RedisError
 
 from config.model import HotlineConfig
 from config.versions import ConfigVersions
+from hotline.agent_desk import AgentDesk
+from hotline.agent_phones import AgentPhones
 from hotline.billing import Billing
 from hotline.call_flow import CallFlow
 from hotline.call_log import CallLog
 from hotline.live_config import LiveConfig
 from hotline.prompts import build_prompts
+from hotline.queue_log import QueueLog
+from hotline.queue_stats import QueueStats
 from hotline.queueing import Queues
+from hotline.recording_keeper import RecordingKeeper
 from hotline.settings import Settings
 from hotline.surveys import Surveys
 from ivr.menu import Prompts
 from pbx.agi import AgiResult
 from pbx.agi_call import AgiCall, AgiCalls
-from pbx.ami import AmiConnection, AmiError
+from pbx.ami import AmiConnection, AmiError, ConnectionState
 from pbx.events import (
     AgiCommandFinished,
     AmiConnected,
@@ -38,6 +43,7 @@ from pbx.events import (
     CallArrived,
     CallHungUp,
     CallLeftAgi,
+    DeviceStateChanged,
     DialEnded,
     OriginateFailed,
     PbxEvent,
@@ -45,7 +51,7 @@ from pbx.events import (
 from pbx.originate import AmiOriginator
 from pbx.ports import Call, CallControl, CallGone
 from quality.callbacks import Callbacks
-from quality.recordings import RecordingIndex, inspect, problems
+from quality.recording_index import RecordingIndex
 from routing.store import RoutingStore
 
 log = logging.getLogger(__name__)
@@ -68,7 +74,7 @@ class Engine:
         self.redis = redis
         self.live = LiveConfig(ConfigVersions(redis, settings.key_prefix, clock),
                                settings.config_path, settings.author,
-                               poll_every=settings.config_poll, prepare=self._render_prompts)
+                               poll_every=settings.config_poll, prepare=self._prepare_version)
         self._watch_config = watch_config
         self.ami = AmiConnection(settings.ami, self._on_event)
         self.agi = AgiCalls(self.ami)
@@ -79,15 +85,24 @@ class Engine:
         self.surveys = Surveys(Callbacks(redis, settings.key_prefix), self.originator,
                                lambda: self.live.config, clock,
                                salt=(settings.secret_key or b"development") + b":sampling")
+        self.stats = QueueStats(redis, settings.key_prefix, clock,
+                                lambda: self.live.config.calendar.timezone,
+                                QueueLog(settings.queue_log, clock))
         self.queues = Queues(self.ami, self.routing, lambda: self.live.config, clock,
-                             on_served=self.surveys.served_call_ended)
+                             on_served=self.surveys.served_call_ended, stats=self.stats)
         # Tests of the telephony path may run a menu of their own instead of the YAML's.
         self.billing = Billing(redis, settings)
         self.recordings = RecordingIndex(redis, settings.key_prefix)
+        self.keeper = RecordingKeeper(self.recordings, self.call_log, self.routing, settings,
+                                      lambda: self.live.config, clock)
+        self.desk = AgentDesk(self.routing, lambda: self.live.config, clock, self.queues.wake)
+        self.phones = AgentPhones(self.ami, settings.pjsip_agents_file,
+                                  (settings.secret_key or b"development") + b":phones")
         self.menu: Menu = menu or CallFlow(
             self.live, self.queues, Prompts(settings.prompts_dir_asterisk),
             lambda: self.billing.backend(self.live.config), clock, self._to_person,
-            settings.recordings_dir_asterisk, self.surveys)
+            settings.recordings_dir_asterisk, self.surveys, self.recordings,
+            Path(settings.recordings_dir), self.desk)
         self.sessions: dict[str, _Session] = {}  # by channel
         self.accepting = False
         self.served = 0
@@ -100,6 +115,7 @@ class Engine:
         await self.live.start(watch=self._watch_config)
         self.queues.start()
         self.surveys.start()
+        self.keeper.start()
         self.accepting = True
         self.ami.start()
         if wait is not None:
@@ -121,6 +137,7 @@ class Engine:
             task.cancel()
         await self.queues.stop()
         await self.surveys.stop()
+        await self.keeper.stop()
         await self.live.stop()
         await self.ami.close()
 
@@ -138,15 +155,20 @@ class Engine:
             case CallHungUp(channel=channel, call_id=call_id, cause_text=cause):
                 self.agi.channel_gone(channel, f"hung up ({cause or 'normal'})")
                 self._spawn(self.queues.call_ended(call_id))
-                self._spawn(self._index_recording(call_id))
+                self._spawn(self.keeper.hung_up(call_id))
+            case DeviceStateChanged(device=device, state=state):
+                self._spawn(self.desk.device_changed(device, state))
             case DialEnded(call_id=call_id, status=status):
                 self._spawn(self.queues.dial_ended(call_id, status))
             case OriginateFailed(channel_id=channel_id, reason=reason):
                 self._spawn(self.surveys.originate_failed(channel_id, reason))
             case AmiLost(reason=reason):
                 self.agi.everything_gone(f"lost Asterisk: {reason}")
-            case AmiConnected(reconnect=True):
-                self._spawn(self._resync())
+            case AmiConnected(reconnect=reconnect):
+                if reconnect:
+                    self._spawn(self._resync())
+                self._spawn(self._sweep_recordings())
+                self._spawn(self.phones.reload())
         for listener in self.listeners:
             listener(event)
 
@@ -223,62 +245,16 @@ class Engine:
             log.error("call %s ended (%s) but its record could not be stored: %s",
                       call_id, outcome, exc)
 
-    async def _index_recording(self, call_id: str, settle: float = 1.5) -> None:
-        """After the caller hangs up (the menu may have ended long before, at an agent):
-        the call's file is checked and indexed; a missing or short one alarms."""
-        hung_up = int(self.clock() * 1000)
-        try:
-            if await self.call_log.owner(call_id) != self.settings.instance_id:
-                return  # not ours, or not a hotline call at all
-            steps = await self.call_log.steps(call_id)
-            started_line = next((s["command"] for s in steps
-                                 if s["command"].startswith("RECORDING STARTED ")), None)
-            if started_line is None:
-                return
-            await asyncio.sleep(settle)  # MixMonitor closes the file after the hangup
-            seen_by_asterisk = started_line.split(" ", 2)[2]
-            path = Path(str(self.settings.recordings_dir)) / Path(
-                seen_by_asterisk).relative_to(self.settings.recordings_dir_asterisk)
-            facts = await asyncio.to_thread(inspect, path)
-            record = await self.call_log.record(call_id)
-            routed = await self.routing.call(call_id)
-            issues = problems(facts, (hung_up - int(record["started"])) / 1000)
-            outcome = record.get("outcome", "")
-            await self.recordings.store(call_id, {
-                "call_id": call_id, "caller_number": record["caller_number"],
-                "dialled_number": record["dialled_number"],
-                "vip_tier": routed.get("tier", "normal"),
-                "menu_path": routed.get("menu_path")
-                or outcome.partition("(menu: ")[2].rstrip(")"),
-                "queue": routed.get("queue", ""), "agent": routed.get("agent", ""),
-                # The engine takes the call the moment Asterisk answers it.
-                "started": record["started"], "answered": record["started"],
-                "ended": str(hung_up), "outcome": outcome},
-                facts, await self._mute_spans(call_id), issues)
-        except (RedisError, KeyError, ValueError) as exc:
-            log.error("call %s: recording not indexed: %s", call_id, exc)
-            return
-        if issues:
-            log.error("call %s: bad recording at %s: %s", call_id, path, "; ".join(issues))
-
-    async def _mute_spans(self, call_id: str) -> list[tuple[float, float]]:
-        steps = await self.call_log.steps(call_id)
-        start = next((s["at"] for s in steps if s["command"].startswith("RECORDING STARTED")), 0)
-        spans, muted_at = [], None
-        for step in steps:
-            if step["command"] == "RECORDING MUTED":
-                muted_at = step["at"]
-            elif step["command"] == "RECORDING RESUMED" and muted_at is not None:
-                spans.append(((muted_at - start) / 1000, (step["at"] - start) / 1000))
-                muted_at = None
-        return spans
-
-    async def _render_prompts(self, config: HotlineConfig) -> None:
-        """Before a version is served: its prompts exist as audio Asterisk can play."""
+    async def _prepare_version(self, config: HotlineConfig) -> None:
+        """Before a version is served: its prompts exist as audio Asterisk can play, and
+        its agents' phones have endpoints to register to."""
         rendered, _ = await asyncio.to_thread(
             build_prompts, config, self.settings.prompts_dir, lambda _line: None)
         if rendered:
             log.info("rendered %d prompt file(s) into %s", rendered, self.settings.prompts_dir)
+        await asyncio.to_thread(self.phones.write, config)
+        if self.ami.state is ConnectionState.UP:  # else: at the next login
+            await self.phones.reload()
 
     async def _to_person(self, line: CallControl, why: str) -> None:
         try:
@@ -323,6 +299,15 @@ class Engine:
                     "Exten": self.settings.fallback_exten, "Priority": 1})
             except AmiError as exc:
                 log.warning("could not redirect %s: %s", channel, exc)
+
+    async def _sweep_recordings(self) -> None:
+        """Calls that ended while no engine watched (a restart, a lost connection)
+        still get their recording filed and checked."""
+        try:
+            response = await self.ami.send_action({"Action": "CoreShowChannels"})
+            await self.keeper.sweep(item.get("Uniqueid", "") for item in response.events)
+        except (AmiError, RedisError, KeyError, ValueError) as exc:
+            log.warning("recording sweep failed: %s", exc)
 
     def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)

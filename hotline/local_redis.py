@@ -58,6 +58,12 @@ class LocalRedis:
         self.stop()
         raise RuntimeError(f"redis-server did not start on port {self.port}:\n{log}")
 
+    def __enter__(self) -> LocalRedis:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
     def stop(self, keep_data: bool = False) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()

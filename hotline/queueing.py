@@ -15,13 +15,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agents.state import AgentState, Move, MoveRefused
+from agents.state import Move, MoveRefused
 from config.model import HotlineConfig
+from config.queues import Queue
+from hotline.queue_reporting import QueueReporting
+from hotline.queue_stats import QueueStats
 from pbx.ami import AmiConnection, AmiError
 from pbx.ports import Call, CallControl, CallGone
 from quality.sampling import ServedCall
-from routing.decide import FreeAgent, WaitingCall, line_order, pick_agent
-from routing.store import RoutingStore
+from routing.decide import FreeAgents, WaitingCall, line_order
+from routing.store import Reserved, RoutingStore
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,8 @@ log = logging.getLogger(__name__)
 ANNOUNCEMENT = "queue-periodic-announce"
 HOLD_PIECE = "silence/1"
 CONNECT_CONTEXT = "hotline-connect"
+# Past this share of the tier's guaranteed wait, a caller nobody can take is a warning.
+STARVATION_SHARE = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +48,10 @@ class Queues:
     def __init__(self, ami: AmiConnection, store: RoutingStore,
                  config: Callable[[], HotlineConfig], clock: Callable[[], float],
                  tick: float = 1.0,
-                 on_served: Callable[[ServedCall], Awaitable[None]] | None = None) -> None:
+                 on_served: Callable[[ServedCall], Awaitable[None]] | None = None,
+                 stats: QueueStats | None = None) -> None:
+        self.stats = stats
+        self.report = QueueReporting(stats, store, config, clock, self.position)
         # Called when an agent-served call ends (the satisfaction sample starts there).
         self.on_served = on_served
         self.ami = ami
@@ -86,10 +94,15 @@ class Queues:
         # The rules the caller joined under: if a new version removes the queue, its
         # declared fallback still says where the caller goes.
         declared_fallback = getattr(self.config().queues.get(queue), "fallback", None)
-        last_announced = float("-inf")
+        # The first announcement comes after the interval: one plays for seconds, and
+        # nothing else (overflow, a warning) happens while it does.
+        last_announced = self.clock()
+        warned = False
         await self.store.join(WaitingCall(call.call_id, queue, arrived, tier, boost),
                               call.channel, call.caller_number, menu_path)
         self.wake()
+        if arrived_at is None:  # a first entry, not a caller back from a missed ring
+            await self.report.entered(call, queue, tier)
         try:
             while True:
                 queue = (await self.store.call(call.call_id)).get("queue", queue)
@@ -105,6 +118,9 @@ class Queues:
                     continue
                 rules = self.config().queues[queue]
                 declared_fallback = rules.fallback or declared_fallback
+                if not warned and self._starving(call.call_id, queue, tier, arrived):
+                    warned = True
+                    await self.report.starving(queue, tier)
                 if self.clock() - last_announced >= rules.announce.every:
                     last_announced = self.clock()
                     await line.play(ANNOUNCEMENT)
@@ -117,7 +133,20 @@ class Queues:
                 # before this line runs.
                 return WaitOutcome("connecting")
             await self.store.leave(call.call_id, queue)
+            await self.report.abandoned(call.call_id, queue, tier, arrived)
             return WaitOutcome("gone")
+
+    def _starving(self, call_id: str, queue: str, tier: str, arrived: float) -> bool:
+        """Close to the tier's guaranteed wait and still waiting: warned before the
+        promise is broken, so a supervisor can move agents in time."""
+        rule = self.config().vip.tiers.get(tier)  # type: ignore[call-overload]
+        waited = self.clock() - arrived
+        if rule is None or waited < STARVATION_SHARE * rule.max_wait:
+            return False
+        log.warning("starvation: call %s (%s) has waited %.0fs in %s of the %s tier's "
+                    "guaranteed %.0fs, and no agent has taken it", call_id, tier, waited,
+                    queue, tier, rule.max_wait)
+        return True
 
     def _rules_say_leave(self, queue: str, arrived: float) -> str | None:
         config = self.config()
@@ -153,12 +182,15 @@ class Queues:
         elif why == "max wait" and rules is not None and rules.max_wait is not None \
                 and rules.max_wait.then == "queue":
             target = rules.max_wait.target
+        tier = (await self.store.call(call.call_id)).get("tier", "normal")
+        await self.report.left(call.call_id, queue, tier, why)
         if target is None or target not in self.config().queues or target == queue:
             log.info("call %s leaves queue %s (%s)", call.call_id, queue, why)
             return None
         log.info("call %s moves from queue %s to %s (%s)", call.call_id, queue, target, why)
         await self.store.move_to_queue(call.call_id, queue, target)
         self.wake()
+        await self.report.entered(call, target, tier)
         return target
 
     # --- matching -------------------------------------------------------------------
@@ -177,27 +209,36 @@ class Queues:
     async def match_round(self) -> int:
         """Pair free agents with waiting callers, best first; returns the pairs made."""
         config, now = self.config(), self.clock()
-        free: list[FreeAgent] = []
-        for agent_id, agent in config.agents.items():
-            fields = await self.store.agent(agent_id)
-            if fields.get("state") == AgentState.READY.value:
-                free.append(FreeAgent(agent_id, agent.skills,
-                                      float(fields.get("idle_since", 0) or 0)))
+        # The ready agents this version knows, indexed by skill, and the lines of the
+        # queues one of them could serve (a queue nobody free fits even after every relax
+        # step has no caller to pair now). The store keeps the agents between rounds and
+        # reads only what changed in Redis's ready set since, with the lines, at once.
+        free, lines = await self.store.match_reads(config.agents, config.queues)
         made = 0
-        for queue_name, rules in config.queues.items():
+        # One line across the queues: a diamond in one queue goes before a normal
+        # caller in another when one agent could serve both.
+        everyone = line_order([c for calls in lines.values() for c in calls], config.vip, now)
+        for call in everyone:
             if not free:
                 break
-            for call in line_order(await self.store.waiting(queue_name), config.vip, now):
-                chosen = pick_agent(rules, now - call.arrived_at, free)
-                if chosen is None:
-                    continue
-                if await self.store.reserve(chosen.agent_id, call, now):
-                    free.remove(chosen)
-                    made += 1
-                    self._spawn(self._connect(config, call, chosen.agent_id))
-                if not free:
-                    break
+            agent_id = await self._reserve_best(config.queues[call.queue], call, now, free)
+            if agent_id is not None:
+                made += 1
+                self._spawn(self._connect(config, call, agent_id))
         return made
+
+    async def _reserve_best(self, rules: Queue, call: WaitingCall, now: float,
+                            free: FreeAgents) -> str | None:
+        """Reserve the best free agent for `call`; the agent leaves `free` either way
+        (reserved now, or no longer ready: another instance was first)."""
+        while (chosen := free.pick(rules, now - call.arrived_at)) is not None:
+            outcome = await self.store.reserve(chosen.agent_id, call, now)
+            if outcome is Reserved.CALL_NOT_WAITING:
+                return None
+            free.remove(chosen.agent_id)
+            if outcome is Reserved.YES:
+                return chosen.agent_id
+        return None
 
     async def _connect(self, config: HotlineConfig, call: WaitingCall, agent_id: str) -> None:
         fields = await self.store.call(call.call_id)
@@ -225,6 +266,7 @@ class Queues:
             return
         log.info("call %s: ringing agent %s (%s) from queue %s", call.call_id, agent_id,
                  agent.endpoint, call.queue)
+        await self.report.ringing(call.call_id)
 
     # --- outcomes from AMI ----------------------------------------------------------
 
@@ -235,34 +277,45 @@ class Queues:
             return
         now = self.clock()
         if status == "ANSWER":
-            await self.store.set_call_state(call_id, "connected")
+            # Every engine instance sees this event; the one that moves the call on
+            # does the rest.
+            if not await self.store.advance_call(call_id, "offered", "connected"):
+                return
             with contextlib.suppress(MoveRefused):
-                await self.store.apply(agent_id, Move.ANSWER, now)
+                await self.store.apply(agent_id, Move.ANSWER, now, call_id=call_id)
+            await self.report.answered(call_id, fields, agent_id, now)
             return
         # Ring, no answer (RONA): the agent is set not ready, the caller goes back to
         # the head of the line (arrival time kept) when the dialplan returns it to AGI.
+        try:
+            await self.store.apply(agent_id, Move.NO_ANSWER, now, reason="no answer",
+                                   call_id=call_id)
+        except MoveRefused:
+            return
         log.info("agent %s did not answer call %s (%s): not ready", agent_id, call_id, status)
-        with contextlib.suppress(MoveRefused):
-            await self.store.apply(agent_id, Move.NO_ANSWER, now, reason="no answer")
+        await self.report.unanswered(call_id, fields.get("queue", ""), agent_id, now)
 
     async def call_ended(self, call_id: str) -> None:
         fields = await self.store.call(call_id)
         agent_id = fields.get("agent")
-        if fields.get("state") != "connected" or not agent_id:
+        if fields.get("state") != "connected" or not agent_id or \
+                not await self.store.advance_call(call_id, "connected", "ended"):
             return
-        await self.store.set_call_state(call_id, "ended")
         with contextlib.suppress(MoveRefused):
-            await self.store.apply(agent_id, Move.CALL_ENDED, self.clock())
+            await self.store.apply(agent_id, Move.CALL_ENDED, self.clock(), call_id=call_id)
+        await self.report.completed(call_id, fields, agent_id)
         wrap_up = self.config().agents.get(agent_id)
-        self._spawn(self._end_wrap_up(agent_id, wrap_up.wrap_up if wrap_up else 0.0))
+        self._spawn(self._end_wrap_up(agent_id, wrap_up.wrap_up if wrap_up else 0.0, call_id))
         if self.on_served is not None:
             await self.on_served(ServedCall(call_id, fields.get("number", ""),
                                             fields.get("queue", ""), agent_id, self.clock()))
 
-    async def _end_wrap_up(self, agent_id: str, seconds: float) -> None:
+    async def _end_wrap_up(self, agent_id: str, seconds: float, call_id: str) -> None:
         await asyncio.sleep(seconds)
+        # Only the wrap-up of this call: the agent may have ended it early (*5) and be
+        # wrapping up another call by now.
         with contextlib.suppress(MoveRefused):
-            await self.store.apply(agent_id, Move.WRAP_UP_DONE, self.clock())
+            await self.store.apply(agent_id, Move.WRAP_UP_DONE, self.clock(), call_id=call_id)
         self.wake()
 
     async def returned(self, call_id: str) -> WaitingCall | None:
@@ -273,6 +326,11 @@ class Queues:
             return None
         return WaitingCall(call_id, fields["queue"], float(fields["arrived_at"]),
                            fields.get("tier", "normal"), int(fields.get("boost", 0)))
+
+    async def position(self, call_id: str, queue: str) -> int:
+        """Where the caller is in line (1 = next), in the order the matcher serves."""
+        calls = line_order(await self.store.waiting(queue), self.config().vip, self.clock())
+        return next((n for n, c in enumerate(calls, 1) if c.call_id == call_id), len(calls))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)

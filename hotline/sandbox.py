@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import os
 import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pbx.ami import AmiSettings
+from hotline.local_redis import free_port
+from pbx.ami import AmiConnection, AmiError, AmiSettings
+
+log = logging.getLogger(__name__)
 
 SCRIPT = Path(os.environ.get(
     "HOTLINE_SANDBOX_SCRIPT",
@@ -52,5 +60,43 @@ def start(name: str, ami_port: int, sip_port: int, rtp_start: int = 20000) -> Sa
                            recordings_dir=Path(str(state["recordings_dir"])), state=state)
 
 
+@contextmanager
+def owned(name: str, rtp_start: int, purge: bool = True) -> Iterator[SandboxInstance]:
+    """An instance a load run starts and stops. One already running under the name is
+    someone else's: refused rather than measured or stopped."""
+    try:
+        run("--instance", name, "status")
+    except SandboxFailed:
+        pass  # not running: ours to start
+    else:
+        raise SystemExit(f"sandbox instance '{name}' is already running; "
+                         "stop it or pass another --instance")
+    box = start(name, free_port(), free_port(), rtp_start)
+    try:
+        yield box
+    finally:
+        # Purging removes only this instance's directory (its configs and recordings).
+        stop(name, purge=purge)
+
+
 def stop(name: str, purge: bool = True) -> None:
     run("--instance", name, "down", *(["--purge"] if purge else []))
+
+
+async def channels_up(ami: AmiConnection) -> int | None:
+    """Channels Asterisk has now; None when it does not answer (counted as busy)."""
+    try:
+        response = await ami.send_action({"Action": "CoreShowChannels"}, timeout=10)
+    except AmiError:
+        return None
+    return len(response.events)
+
+
+async def wait_idle(ami: AmiConnection, timeout: float = 60.0, poll: float = 0.5) -> None:
+    """Until Asterisk has no channel, so a load run measures its own calls only."""
+    deadline = time.monotonic() + timeout
+    while await channels_up(ami) != 0:
+        if time.monotonic() > deadline:
+            log.warning("Asterisk still has channels after %.0fs; going on", timeout)
+            return
+        await asyncio.sleep(poll)

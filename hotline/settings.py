@@ -43,6 +43,11 @@ class Settings:
     shutdown_grace: float = 10.0
     # How often the config file and the active version in Redis are looked at.
     config_poll: float = 2.0
+    # Where the engine writes the agents' PJSIP endpoints for Asterisk to `#include`
+    # (None: the operator provisions the phones).
+    pjsip_agents_file: Path | None = None
+    # The Asterisk-format queue_log this engine writes (None: none).
+    queue_log: Path | None = None
     # Who activates config versions from this process (recorded with each version).
     author: str = field(default_factory=lambda: os.environ.get("USER", "engine"))
 
@@ -76,6 +81,10 @@ class Settings:
             settings = replace(settings, config_poll=float(env["HOTLINE_CONFIG_POLL"]))
         if "HOTLINE_AUTHOR" in env:
             settings = replace(settings, author=env["HOTLINE_AUTHOR"])
+        if "HOTLINE_PJSIP_AGENTS_FILE" in env:
+            settings = replace(settings, pjsip_agents_file=Path(env["HOTLINE_PJSIP_AGENTS_FILE"]))
+        if "HOTLINE_QUEUE_LOG" in env:
+            settings = replace(settings, queue_log=Path(env["HOTLINE_QUEUE_LOG"]))
         if "HOTLINE_INSTANCE_ID" in env:
             settings = replace(settings, instance_id=env["HOTLINE_INSTANCE_ID"])
         return replace(settings, **overrides)

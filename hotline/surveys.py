@@ -99,7 +99,8 @@ class Surveys:
         log.info("callback %s: %s; %s", call_id, reason,
                  "retry due" if when is not None else "no attempts left")
 
-    async def answered(self, call_id: str, grade: int | None) -> None:
-        await self.callbacks.answered(call_id, grade, self.clock())
+    async def answered(self, call_id: str, grade: int | None, comment: str | None = None) -> None:
+        """`comment`: the customer's spoken comment, under the recordings directory."""
+        await self.callbacks.answered(call_id, grade, self.clock(), comment or "")
 
 

@@ -28,6 +28,7 @@ from config.menus import (
     SetLanguage,
     ToQueue,
     VipBranch,
+    VoiceComment,
 )
 from config.model import HotlineConfig
 from ivr import money
@@ -95,6 +96,9 @@ class MenuServices:
     prompts: Prompts
     now: Callable[[], dt.datetime]
     billing: BillingBackend | None = None
+    # Where a caller's spoken comment goes, by call id (as Asterisk sees it); None:
+    # comments are not taken on this line.
+    comment_path: Callable[[str], str] | None = None
 
 
 Step = str | MenuExit
@@ -159,6 +163,16 @@ async def _run_node(line: CallControl, config: HotlineConfig, node: Node, caller
             return node.open if is_open(config.calendar, services.now()) else node.closed
         case VipBranch():
             return node.tiers.get(caller.tier, node.otherwise)
+        case VoiceComment():
+            if services.comment_path is not None:
+                path = services.comment_path(line.call.call_id)
+                await line.play(say(node.prompt))
+                if await line.record_voice(path, max_seconds=node.max_length):
+                    caller.values["comment"] = path
+                else:
+                    log.warning("call %s: the spoken comment could not be recorded at %s",
+                                line.call.call_id, path)
+            return node.next
     return MenuExit("person", reason=f"node kind '{node.kind}' cannot run here")
 
 

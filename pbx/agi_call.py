@@ -10,6 +10,7 @@ or AMI drops fails at once with `CallGone`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import re
 from collections.abc import Awaitable, Callable
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 from pbx import agi
 from pbx.agi import AgiResult
-from pbx.ami import AmiActionFailed, AmiConnection, AmiDisconnected, AmiError
+from pbx.ami import AmiActionFailed, AmiConnection, AmiDisconnected, AmiError, AmiResponse
 from pbx.ports import Call, CallGone, Digits
 
 # How Asterisk words "that channel is not there" across actions.
@@ -189,13 +190,39 @@ class AgiCall:
                             "Direction": "both", "State": 1 if muted else 0})
         await self._observe("RECORDING MUTED" if muted else "RECORDING RESUMED", None, "")
 
-    async def _action(self, fields: dict[str, str | int]) -> None:
+    async def record_voice(self, path: str, *, max_seconds: float) -> bool:
+        # Not AGI RECORD FILE: on Asterisk 22 it wrote no audio from a Local channel's
+        # peer, where a MixMonitor of the same channel has every frame.
+        await self.play("beep")
+        try:
+            started = await self._action({"Action": "MixMonitor",
+                                          "Channel": self.call.channel, "File": f"{path}.wav"})
+        except AmiActionFailed:
+            return False
+        monitor = started.fields.get("MixMonitorID", "")
+        await self._observe(f"COMMENT STARTED {path}.wav", None, "")
+        try:
+            deadline = asyncio.get_running_loop().time() + max_seconds
+            while (left := deadline - asyncio.get_running_loop().time()) > 0:
+                pressed = await self.run(agi.command("WAIT FOR DIGIT", int(left * 1000)))
+                if not pressed.ok or pressed.key in ("#", ""):
+                    break  # done, hung up, or as long as a comment may be
+        finally:
+            stop: dict[str, str | int] = {"Action": "StopMixMonitor",
+                                          "Channel": self.call.channel}
+            if monitor:
+                stop["MixMonitorID"] = monitor
+            with contextlib.suppress(CallGone):
+                await self._action(stop)
+        return True
+
+    async def _action(self, fields: dict[str, str | int]) -> AmiResponse:
         """An AMI action on this channel. Only a channel that is gone is CallGone; any
         other refusal (permissions, a bad argument) is an engine problem: AmiError."""
         if self._gone_reason is not None:
             raise CallGone(self._gone_reason)
         try:
-            await self._calls.ami.send_action(fields)
+            return await self._calls.ami.send_action(fields)
         except AmiActionFailed as exc:
             if _NO_CHANNEL.search(exc.message):
                 self.gone(exc.message)

@@ -71,6 +71,11 @@ class CallControl(Protocol):
     async def mute_recording(self, muted: bool) -> None:
         """Write silence into the recording while a caller types a secret."""
 
+    async def record_voice(self, path: str, *, max_seconds: float) -> bool:
+        """After a beep, record what the caller says into `path` (as Asterisk sees it,
+        without extension; a WAV is written) until `#`, a hangup, or `max_seconds`.
+        False when nothing could be recorded."""
+
 
 class Originator(Protocol):
     """Places new calls: satisfaction callbacks, and simulated callers."""

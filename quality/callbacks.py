@@ -117,7 +117,8 @@ class Callbacks:
                 tx.zadd(self.due_key, {call_id: retry_at})
             await tx.execute()
 
-    async def answered(self, call_id: str, grade: int | None, at: float) -> None:
+    async def answered(self, call_id: str, grade: int | None, at: float,
+                       comment: str = "") -> None:
         job = await self.job(call_id)
         async with self.redis.pipeline(transaction=True) as tx:
             tx.zrem(self.placing_key, call_id)
@@ -126,7 +127,7 @@ class Callbacks:
                 tx.hset(self.result_key(call_id), mapping={
                     "call_id": call_id, "agent": job.agent, "queue": job.queue,
                     "number": job.number, "grade": grade if grade is not None else "",
-                    "at": at})
+                    "comment": comment, "at": at})
             await tx.execute()
 
     async def everything(self) -> tuple[list[dict[str, str]], list[dict[str, str]]]:

@@ -1,4 +1,5 @@
-"""Whole-call recordings: what each file is, and whether it is what the call needs.
+"""Whole-call recordings: where each file is filed, what it is, and whether it is what
+the call needs.
 
 The target is zero calls without a recording: every call's file is checked after the
 hangup, and a missing, empty or short one raises an alarm and a counter.
@@ -7,19 +8,20 @@ hangup, and a missing, empty or short one raises an alarm and a counter.
 from __future__ import annotations
 
 import hashlib
-import json
+import os
+import re
 import wave
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
-
-from redis.asyncio import Redis
 
 HEADER_BYTES = 44  # a WAV with no audio at all
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+# MixMonitor's stereo stream (option D): headerless signed 16-bit little-endian, two
+# channels interleaved, at the rate of its `.raw` format (8 kHz). Channel 1 is what the
+# caller says, channel 2 what the caller hears (prompts, the agent).
+STEREO_RATE = 8000
+SELF_SERVICE = "self-service"  # the folder of calls that no queue took
+_CHUNK = 1 << 20
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +32,50 @@ class RecordingFacts:
     sha256: str
 
 
+def recording_options(fmt: str) -> tuple[str, str]:
+    """The file extension and MixMonitor options of a recording format."""
+    return (".raw", "D") if fmt == "stereo" else (".wav", "")
+
+
+def filed_path(day: str, queue: str, call_id: str) -> str:
+    """Where a finished recording lives under the recordings directory: a folder per
+    day, then per queue, one file per call named from its id."""
+    return f"{day}/{_UNSAFE.sub('_', queue) or SELF_SERVICE}/{_UNSAFE.sub('_', call_id)}.wav"
+
+
+def file_away(source: Path, target: Path) -> RecordingFacts | None:
+    """Move a closed recording to its filed place (a stereo stream becomes a stereo
+    WAV on the way) and describe it; None when there is no file to move."""
+    if not source.exists():
+        return inspect(target)  # filed already, by an earlier attempt
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.suffix == ".raw":
+        partial = target.with_suffix(".partial")
+        _stereo_wav(source, partial)
+        os.replace(partial, target)
+        source.unlink()
+    else:
+        os.replace(source, target)
+    return inspect(target)
+
+
+def _stereo_wav(source: Path, target: Path) -> None:
+    with source.open("rb") as raw, wave.open(str(target), "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(STEREO_RATE)
+        while chunk := raw.read(_CHUNK):
+            out.writeframes(chunk[: len(chunk) - len(chunk) % 4])  # whole frames only
+
+
 def inspect(path: Path) -> RecordingFacts | None:
     """The file's size, length and checksum; None when there is no file."""
+    digest, size = hashlib.sha256(), 0
     try:
-        data = path.read_bytes()
+        with path.open("rb") as data:
+            while chunk := data.read(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
     except OSError:
         return None
     try:
@@ -41,7 +83,7 @@ def inspect(path: Path) -> RecordingFacts | None:
             duration = audio.getnframes() / audio.getframerate()
     except (wave.Error, EOFError, ZeroDivisionError):
         duration = 0.0
-    return RecordingFacts(str(path), len(data), duration, hashlib.sha256(data).hexdigest())
+    return RecordingFacts(str(path), size, duration, digest.hexdigest())
 
 
 def verify(entry: dict[str, str]) -> list[str]:
@@ -66,35 +108,11 @@ def problems(facts: RecordingFacts | None, call_seconds: float,
     return []
 
 
-class RecordingIndex:
-    def __init__(self, redis: Redis, prefix: str) -> None:
-        self.redis = redis
-        self.base = f"{prefix}{{quality}}"
-        self.alarms_key = f"{self.base}:alarms:bad_recording"
+def retention_cutoff_ms(now: float, retention_days: int) -> int:
+    """Recordings of calls that ended before this are past their age."""
+    return int((now - retention_days * 86400) * 1000)
 
-    def key(self, call_id: str) -> str:
-        return f"{self.base}:recording:{call_id}"
 
-    async def store(self, call_id: str, details: dict[str, str],
-                    facts: RecordingFacts | None, mutes: list[tuple[float, float]],
-                    issues: list[str]) -> None:
-        entry = {**details, "mutes": json.dumps(mutes), "problems": json.dumps(issues)}
-        if facts is not None:
-            entry |= {k: str(v) for k, v in asdict(facts).items()}
-        async with self.redis.pipeline(transaction=True) as tx:
-            tx.hset(self.key(call_id), mapping=cast(Any, entry))  # redis-py: invariant keys
-            tx.zadd(f"{self.base}:recordings", {call_id: float(details.get("ended", 0))})
-            if issues:
-                tx.incr(self.alarms_key)
-            await tx.execute()
-
-    async def entry(self, call_id: str) -> dict[str, str]:
-        raw = await self.redis.hgetall(self.key(call_id))
-        return {_text(k): _text(v) for k, v in raw.items()}
-
-    async def newest(self, limit: int = 50) -> list[dict[str, str]]:
-        ids = await self.redis.zrevrange(f"{self.base}:recordings", 0, limit - 1)
-        return [await self.entry(_text(i)) for i in ids if isinstance(i, bytes | str)]
-
-    async def alarms(self) -> int:
-        return int(await self.redis.get(self.alarms_key) or 0)
+def keeps(entry: dict[str, str], keep_flagged: bool) -> bool:
+    """A recording flagged for a complaint or dispute outlives the retention period."""
+    return keep_flagged and bool(entry.get("flagged"))

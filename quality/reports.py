@@ -38,6 +38,8 @@ class Report:
     sampled: int  # jobs made
     attempted: int  # jobs with at least one call placed
     contacted: int  # jobs where the customer answered
+    # (served call, agent, grade, file under the recordings directory)
+    comments: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     @property
     def attempt_rate(self) -> float:
@@ -53,8 +55,12 @@ def build(jobs: Iterable[Mapping[str, str]], results: Iterable[Mapping[str, str]
     by: dict[str, defaultdict[str, Tally]] = {k: defaultdict(Tally)
                                               for k in ("queue", "agent", "day")}
     contacted = 0
+    comments = []
     for result in results:
         contacted += 1
+        if result.get("comment"):
+            comments.append((result.get("call_id", ""), result.get("agent", ""),
+                             result.get("grade", ""), result["comment"]))
         grade = int(result["grade"]) if result.get("grade", "").isdigit() else None
         if grade not in GRADES:
             continue
@@ -65,7 +71,7 @@ def build(jobs: Iterable[Mapping[str, str]], results: Iterable[Mapping[str, str]
     jobs = list(jobs)
     attempted = sum(1 for job in jobs if int(job.get("attempts", "0")) > 0)
     return Report(dict(by["queue"]), dict(by["agent"]), dict(by["day"]), len(jobs),
-                  attempted, contacted)
+                  attempted, contacted, sorted(comments))
 
 
 def lines(report: Report) -> list[str]:
@@ -79,4 +85,7 @@ def lines(report: Report) -> list[str]:
             spread = " ".join(f"{g}:{tally.grades[g]}" for g in sorted(GRADES, reverse=True))
             out.append(f"  {name:<14} answers {tally.answers:>4}  average {tally.average:.2f}"
                        f"  satisfied {tally.satisfied_share:.0%}  [{spread}]")
+    out.append(f"spoken comments: {len(report.comments)}")
+    out.extend(f"  {call}  agent {agent}  grade {grade}  {path}"
+               for call, agent, grade, path in report.comments)
     return out

@@ -113,3 +113,94 @@ async def test_no_answer_is_retried_and_a_restart_neither_loses_nor_repeats_it(
             f"survey-{call_id}-2"]
     finally:
         await engine.stop()
+
+
+def sox_rms(path: Path) -> float:
+    out = subprocess.run(["sox", str(path), "-n", "stat"], capture_output=True, text=True,
+                         check=True).stderr
+    return float(next(line for line in out.splitlines() if "RMS" in line and "amplitude"
+                      in line).split()[-1])
+
+
+async def test_a_low_grade_customer_leaves_a_spoken_comment(
+        settings: Settings, redis: Redis, tmp_path: Path) -> None:
+    text = survey_config().replace(
+        '      "1": bye\n', '      "1": low_grade\n'
+    ).replace("  bye:\n    kind: hangup\n", """  low_grade:
+    kind: choice
+    prompt: menu
+    keys: {"1": comment}
+    retries: 0
+    fallback: bye
+  comment:
+    kind: voice_comment
+    prompt: bye
+    max_length: 20s
+    next: bye
+  bye:
+    kind: hangup
+""").replace("@sim-customer\n", "@sim-customer-unhappy\n")
+    assert "voice_comment" in text and "sim-customer-unhappy" in text
+    engine, _tap = await engine_for(settings, redis, text, tmp_path)
+    try:
+        await agents_ready(engine, "1001")
+        caller = SimulatedCaller(caller_number="13566660000", dialled_number="180", stay=30)
+        call_id = await place_call(engine.originator, caller)
+        callbacks = engine.surveys.callbacks
+        deadline = time.monotonic() + 60
+        while not (result := await callbacks.result(call_id)):
+            assert time.monotonic() < deadline, await callbacks.state(call_id)
+            await asyncio.sleep(0.2)
+        assert (result["grade"], result["agent"]) == ("1", "1001")
+        survey = [s["command"] for s in await engine.call_log.steps(f"survey-{call_id}-1")]
+        assert any(c.startswith("COMMENT STARTED ") for c in survey), survey
+        comment = Path(str(settings.recordings_dir)) / result["comment"]
+        assert result["comment"].startswith("comments/") and comment.exists()
+        # The customer's voice (a tone here) after the beep, until # ended it.
+        seconds = float(subprocess.run(["soxi", "-D", str(comment)], capture_output=True,
+                                       text=True, check=True).stdout)
+        assert 3 < seconds < 12, seconds
+        assert sox_rms(comment) > 0.05
+    finally:
+        await engine.stop()
+
+
+async def test_two_engines_place_each_due_callback_once(
+        settings: Settings, redis: Redis, tmp_path: Path) -> None:
+    """Both instances run their schedulers on the same jobs; every customer is rung
+    once, by one of them."""
+    from dataclasses import replace
+
+    from quality.sampling import ServedCall
+
+    text = survey_config().replace("@sim-customer\n", "@sim-customer-away\n").replace(
+        "  delay: 1s\n", "  delay: 1s\n  ring_for: 3s\n  attempts: 1\n")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, tap = await engine_for(replace(settings, instance_id="engine-a"), redis, text,
+                                  tmp_path / "a")
+    second, _ = await engine_for(replace(settings, instance_id="engine-b"), redis, text,
+                                 tmp_path / "b")
+    try:
+        await asyncio.gather(first.surveys.stop(), second.surveys.stop())
+        now = time.time()
+        served = [ServedCall(f"served-{n}", f"1390000{n:04d}", "billing", "1001", now)
+                  for n in range(20)]
+        for call in served:  # due at once: both schedulers race for every job
+            assert await first.surveys.callbacks.schedule(call, now)
+        first.surveys.start()
+        second.surveys.start()
+        callbacks = first.surveys.callbacks
+        deadline = time.monotonic() + 60
+        while (states := [await callbacks.state(c.call_id) for c in served]) and any(
+                s["state"] != "failed" for s in states):
+            assert time.monotonic() < deadline, states
+            await asyncio.sleep(0.3)
+        rung = [m["Uniqueid"] for m in tap.events if m.get("Event") == "Newchannel"
+                and m.get("Uniqueid", "").startswith("survey-served-")
+                and ";" not in m["Uniqueid"]]
+        assert sorted(rung) == sorted(f"survey-{c.call_id}-1" for c in served)
+        for call in served:
+            assert (await callbacks.state(call.call_id))["attempts"] == "1"
+    finally:
+        await asyncio.gather(first.stop(), second.stop())

@@ -4,9 +4,11 @@ and a billing backend that does not answer."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -153,9 +155,14 @@ async def test_top_up_credits_once_and_the_pin_is_silent_in_the_recording(
                                at["RECORDING RESUMED"])
     assert commands.index("RECORDING MUTED") < commands.index(pin_step["command"]) \
         < commands.index("RECORDING RESUMED")
-    path = Path(str(settings.recordings_dir)) / commands[0].split()[2].split(
-        "/spool/monitor/")[1]
-    await asyncio.sleep(1.0)  # MixMonitor closes the file after the hangup
+    deadline = time.monotonic() + 15  # filed and indexed once MixMonitor closed it
+    while "sha256" not in (entry := await hotline.recordings.entry(call_id)):
+        assert time.monotonic() < deadline, "the recording was never indexed"
+        await asyncio.sleep(0.2)
+    path = Path(entry["path"])
+    assert path.parent.name == "self-service" and entry["problems"] == "[]"
+    mutes = json.loads(entry["mutes"])
+    assert len(mutes) == 1 and abs(mutes[0][0] - (muted - started) / 1000) < 0.01
     mute_from, mute_to = (muted - started) / 1000, (resumed - started) / 1000
     assert mute_to - mute_from > 1.2  # into the PIN prompt, and the typing
     assert sox_rms(path, mute_from + 0.3, mute_to - mute_from - 0.6) == 0.0

@@ -13,7 +13,8 @@ def test_satisfaction_by_queue_agent_and_day_with_rates() -> None:
     jobs = [{"attempts": "1"}, {"attempts": "2"}, {"attempts": "3"}, {"attempts": "0"}]
     results = [
         {"grade": "5", "queue": "complaints", "agent": "1003", "at": str(DAY1)},
-        {"grade": "2", "queue": "complaints", "agent": "1005", "at": str(DAY2)},
+        {"grade": "2", "queue": "complaints", "agent": "1005", "at": str(DAY2),
+         "call_id": "c2", "comment": "comments/2026-11-24/survey-c2-1.wav"},
         {"grade": "", "queue": "fault_report", "agent": "1002", "at": str(DAY2)},
     ]
     report = build(jobs, results, SHANGHAI)
@@ -27,3 +28,5 @@ def test_satisfaction_by_queue_agent_and_day_with_rates() -> None:
     text = "\n".join(lines(report))
     assert "sampled 4, attempted 3 (75%), contacted 3 (100% of attempted)" in text
     assert "complaints     answers    2  average 3.50  satisfied 50%" in text
+    assert "spoken comments: 1\n  c2  agent 1005  grade 2  comments/2026-11-24/survey-c2-1.wav" \
+        in text

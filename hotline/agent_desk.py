@@ -1,0 +1,101 @@
+"""Agents at their phones: feature codes dialled from the softphone (through the same
+AsyncAGI path as callers), and the phone's device state keeping the agent's state true.
+The rules are `agents.keys`; this module applies them to the agents in Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from redis.exceptions import RedisError
+
+from agents.keys import BUSY, Asked, asked_for, presence_move
+from agents.state import AgentState, Move, MoveRefused
+from config.model import HotlineConfig
+from pbx.ports import CallControl
+from routing.store import RoutingStore
+
+log = logging.getLogger(__name__)
+
+DONE = {Move.LOG_IN: "agent-loginok", Move.LOG_OUT: "agent-loggedoff"}
+REFUSED = "pbx-invalid"
+# A feature-code call makes the agent's own phone busy, and the device state saying so
+# can come a moment after the call. That is not "busy on another call".
+KEYPAD_GRACE = 3.0
+
+
+class AgentDesk:
+    def __init__(self, store: RoutingStore, config: Callable[[], HotlineConfig],
+                 clock: Callable[[], float], wake_matching: Callable[[], None]) -> None:
+        self.store = store
+        self.config = config
+        self.clock = clock
+        self.wake_matching = wake_matching
+        self._at_keypad: dict[str, int] = {}  # agent -> feature-code calls under way
+
+    def agent_at(self, device: str) -> str | None:
+        """The agent whose phone `device` is (`PJSIP/agent-1001`), if any."""
+        wanted = device.lower()
+        return next((agent_id for agent_id, agent in self.config().agents.items()
+                     if agent.endpoint.lower() == wanted), None)
+
+    async def feature_code(self, line: CallControl, endpoint: str, code: str) -> str:
+        """An agent dialled `code`; returns what happened, in words, for the call log."""
+        agent_id = self.agent_at(f"PJSIP/{endpoint}")
+        if agent_id is None:
+            await self._answer(line, REFUSED)
+            return f"feature code {code} from {endpoint}, which is no agent's phone"
+        self._at_keypad[agent_id] = self._at_keypad.get(agent_id, 0) + 1
+        try:
+            return await self._feature_code(line, agent_id, code)
+        finally:
+            asyncio.get_running_loop().call_later(KEYPAD_GRACE, self._left_keypad, agent_id)
+
+    async def _feature_code(self, line: CallControl, agent_id: str, code: str) -> str:
+        asked = asked_for(code, self.config().not_ready_reasons)
+        if isinstance(asked, str):
+            await self._answer(line, REFUSED)
+            return f"agent {agent_id}: {asked}"
+        try:
+            new = await self._apply(agent_id, asked)
+        except MoveRefused as exc:
+            await self._answer(line, REFUSED)
+            return f"agent {agent_id}: {code} refused: {exc}"
+        await self._answer(line, DONE.get(asked.move, "beep"))
+        return f"agent {agent_id}: {code} -> {new.value}"
+
+    def _left_keypad(self, agent_id: str) -> None:
+        left = self._at_keypad.get(agent_id, 1) - 1
+        if left > 0:
+            self._at_keypad[agent_id] = left
+        else:
+            self._at_keypad.pop(agent_id, None)
+
+    async def device_changed(self, device: str, state: str) -> None:
+        agent_id = self.agent_at(device)
+        if agent_id is None or (agent_id in self._at_keypad and state in BUSY):
+            return
+        try:
+            fields = await self.store.agent(agent_id)
+            asked = presence_move(state, fields.get("state", AgentState.LOGGED_OUT.value),
+                                  fields.get("reason", ""))
+            if asked is not None:
+                await self._apply(agent_id, asked)
+                log.info("agent %s: phone %s is %s -> %s", agent_id, device, state,
+                         asked.reason or "ready")
+        except MoveRefused as exc:  # the agent moved meanwhile; the next change will tell
+            log.debug("agent %s: presence move skipped: %s", agent_id, exc)
+        except RedisError as exc:
+            log.warning("agent %s: phone is %s but Redis is unavailable: %s", agent_id,
+                        state, exc)
+
+    async def _apply(self, agent_id: str, asked: Asked) -> AgentState:
+        new = await self.store.apply(agent_id, asked.move, self.clock(), asked.reason)
+        if new is AgentState.READY:
+            self.wake_matching()
+        return new
+
+    async def _answer(self, line: CallControl, prompt: str) -> None:
+        await line.play(prompt)
+        await line.hang_up()

@@ -1,0 +1,114 @@
+"""`hotline recordings ...`: what a supervisor asks of the recordings."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import time
+from typing import Any
+
+from hotline.settings import Settings
+
+
+def add_recordings_parser(sub: Any) -> None:
+    recordings = sub.add_parser("recordings", help="whole-call recordings")
+    commands = recordings.add_subparsers(dest="recordings_command", required=True)
+    listing = commands.add_parser("list", help="the newest recordings")
+    listing.add_argument("--limit", type=int, default=50)
+    show = commands.add_parser("show", help="one call's recording, all it is indexed by")
+    show.add_argument("call_id")
+    verify = commands.add_parser("verify", help="every indexed file is there and unchanged "
+                                 "(exit 1 otherwise)")
+    verify.add_argument("--limit", type=int, default=1000)
+    flag = commands.add_parser("flag", help="keep a call's recording past retention "
+                               "(a complaint, a dispute)")
+    flag.add_argument("call_id")
+    flag.add_argument("--reason", default="dispute")
+    unflag = commands.add_parser("unflag", help="let retention delete it again")
+    unflag.add_argument("call_id")
+    purge = commands.add_parser("purge", help="delete recordings past the live config's "
+                                "retention_days now (the engine also does it hourly)")
+    purge.add_argument("--dry-run", action="store_true", help="only say what would go")
+
+
+async def recordings_command(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline.redis_client import connect
+    from quality.recording_index import RecordingIndex
+
+    redis = connect(settings.redis_url)
+    index = RecordingIndex(redis, settings.key_prefix)
+    try:
+        match args.recordings_command:
+            case "show":
+                entry = await index.entry(args.call_id)
+                for key, value in sorted(entry.items()):
+                    print(f"{key:>15}: {value}")
+                return 0 if entry else 1
+            case "list":
+                return await _list(index, args.limit)
+            case "verify":
+                return await _verify(index, args.limit)
+            case "flag":
+                if await index.flag(args.call_id, args.reason):
+                    print(f"{args.call_id}: kept past retention ({args.reason})")
+                    return 0
+                print(f"{args.call_id}: no recording of that call")
+                return 1
+            case "unflag":
+                await index.unflag(args.call_id)
+                print(f"{args.call_id}: retention applies again")
+                return 0
+            case _:
+                return await _purge(redis, index, settings, args.dry_run)
+    finally:
+        await redis.aclose()
+
+
+async def _list(index: Any, limit: int) -> int:
+    entries = await index.newest(limit)
+    for e in entries:
+        when = dt.datetime.fromtimestamp(int(e.get("started", 0)) / 1000).isoformat(
+            sep=" ", timespec="seconds")
+        note = "" if e.get("problems") == "[]" else f"  PROBLEM {e.get('problems')}"
+        if e.get("flagged"):
+            note += f"  FLAGGED ({e['flagged']})"
+        print(f"{when}  {e.get('call_id')}  {float(e.get('duration', 0)):6.1f}s  "
+              f"{e.get('caller_number')}  {e.get('queue') or '-'}  "
+              f"{e.get('agent') or '-'}{note}")
+    print(f"{len(entries)} recording(s); alarms so far: {await index.alarms()}")
+    return 0
+
+
+async def _verify(index: Any, limit: int) -> int:
+    from quality.recordings import verify
+
+    entries = await index.newest(limit)
+    bad = 0
+    for e in entries:
+        for problem in verify(e):
+            bad += 1
+            print(f"{e.get('call_id')}: {problem} ({e.get('path')})")
+    print(f"{len(entries)} recording(s) checked, {bad} problem(s)")
+    return 1 if bad else 0
+
+
+async def _purge(redis: Any, index: Any, settings: Settings, dry_run: bool) -> int:
+    from config.loader import load_text
+    from config.versions import ConfigVersions
+    from hotline.call_log import CallLog
+    from hotline.recording_keeper import RecordingKeeper
+    from routing.store import RoutingStore
+
+    active = await ConfigVersions(redis, settings.key_prefix, time.time).active()
+    if active is None:
+        print("no live config version: nothing says how long recordings are kept")
+        return 1
+    config = load_text(active.text, active.source).config
+    keeper = RecordingKeeper(index, CallLog(redis, settings.key_prefix, time.time, 0),
+                             RoutingStore(redis, settings.key_prefix), settings,
+                             lambda: config, time.time)
+    deleted, kept = await keeper.purge(dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    print(f"{verb} {len(deleted)} recording(s) older than {config.recording.retention_days} "
+          f"day(s); kept {kept} flagged")
+    return 0

@@ -1,0 +1,90 @@
+"""What happens to callers in the queues, counted (`QueueStats`) and written to the
+Asterisk-format `queue_log`: entering, leaving by a rule, abandoning, being answered,
+and the end of the conversation."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from config.model import HotlineConfig
+from hotline.queue_stats import QueueStats
+from pbx.ports import Call
+from routing.stats import abandoned_counters, answered_counters
+from routing.store import RoutingStore
+
+
+class QueueReporting:
+    def __init__(self, stats: QueueStats | None, store: RoutingStore,
+                 config: Callable[[], HotlineConfig], clock: Callable[[], float],
+                 position: Callable[[str, str], Awaitable[int]]) -> None:
+        self.stats = stats  # None: nothing is counted (tests of other things, benches)
+        self.store = store
+        self.config = config
+        self.clock = clock
+        self.position = position
+
+    async def entered(self, call: Call, queue: str, tier: str) -> None:
+        if self.stats is None:
+            return
+        await self.stats.count(queue, tier, {"offered": 1})
+        self.stats.log.write(call.call_id, queue, "", "ENTERQUEUE", "", call.caller_number,
+                             await self.position(call.call_id, queue))
+
+    async def left(self, call_id: str, queue: str, tier: str, why: str) -> None:
+        if self.stats is None:
+            return
+        await self.stats.count(queue, tier, {"overflowed" if why == "overflow" else
+                                             "timed_out": 1})
+        fields = await self.store.call(call_id)
+        waited = self.clock() - float(fields.get("arrived_at", self.clock()))
+        self.stats.log.write(call_id, queue, "", "EXITWITHTIMEOUT", 1, 1, int(waited))
+
+    async def abandoned(self, call_id: str, queue: str, tier: str, arrived: float) -> None:
+        rules = self.config().queues.get(queue)
+        if self.stats is None or rules is None:
+            return
+        waited = self.clock() - arrived
+        await self.stats.count(queue, tier, abandoned_counters(
+            waited, rules.service_level.short_abandon))
+        self.stats.log.write(call_id, queue, "", "ABANDON", 1, 1, int(waited))
+
+    async def starving(self, queue: str, tier: str) -> None:
+        if self.stats is not None:
+            await self.stats.count(queue, tier, {"starvation_warnings": 1})
+
+    async def ringing(self, call_id: str) -> None:
+        if self.stats is not None:
+            await self.stats.mark(call_id, rang=self.clock())
+
+    async def unanswered(self, call_id: str, queue: str, agent_id: str, now: float) -> None:
+        if self.stats is not None:
+            rang = (await self.stats.moments(call_id)).get("rang", now)
+            self.stats.log.write(call_id, queue, agent_id, "RINGNOANSWER",
+                                 int((now - rang) * 1000))
+
+    async def answered(self, call_id: str, fields: dict[str, str], agent_id: str,
+                        now: float) -> None:
+        queue = fields.get("queue", "")
+        rules = self.config().queues.get(queue)
+        if self.stats is None or rules is None:
+            return
+        waited = now - float(fields.get("arrived_at", now))
+        await self.stats.count(queue, fields.get("tier", "normal"), answered_counters(
+            waited, rules.service_level.answered_within))
+        rang = (await self.stats.moments(call_id)).get("rang", now)
+        await self.stats.mark(call_id, answered=now)
+        self.stats.log.write(call_id, queue, agent_id, "CONNECT", int(waited), call_id,
+                             int(now - rang))
+
+    async def completed(self, call_id: str, fields: dict[str, str], agent_id: str) -> None:
+        if self.stats is None:
+            return
+        now, queue = self.clock(), fields.get("queue", "")
+        moments = await self.stats.moments(call_id)
+        talked = now - moments.get("answered", now)
+        waited = moments.get("answered", now) - float(fields.get("arrived_at", now))
+        await self.stats.count(queue, fields.get("tier", "normal"),
+                               {"handled": 1, "talk_ms": int(talked * 1000)})
+        await self.stats.handled(queue, talked)
+        self.stats.log.write(call_id, queue, agent_id, "COMPLETECALLER", int(waited),
+                             int(talked), 1)

@@ -1,0 +1,178 @@
+"""Each call's recording after the hangup: filed by day and queue, checked against the
+call's length, indexed; after a restart, the calls whose recording was never indexed are
+swept up; recordings past their age are deleted unless flagged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from config.model import HotlineConfig
+from hotline.call_log import CallLog
+from hotline.settings import Settings
+from quality.recording_index import RecordingIndex
+from quality.recordings import (
+    RecordingFacts,
+    file_away,
+    filed_path,
+    keeps,
+    problems,
+    retention_cutoff_ms,
+)
+from routing.store import RoutingStore
+
+log = logging.getLogger(__name__)
+
+SETTLE = 1.5  # MixMonitor closes the file a moment after the hangup
+PURGE_EVERY = 3600.0
+
+
+class RecordingKeeper:
+    def __init__(self, index: RecordingIndex, call_log: CallLog, routing: RoutingStore,
+                 settings: Settings, config: Callable[[], HotlineConfig],
+                 clock: Callable[[], float]) -> None:
+        self.index = index
+        self.call_log = call_log
+        self.routing = routing
+        self.settings = settings
+        self.config = config
+        self.clock = clock
+        self._purger: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def start(self, purge_every: float = PURGE_EVERY) -> None:
+        self._stopping = False
+        self._purger = asyncio.ensure_future(self._purge_forever(purge_every))
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._purger is not None:
+            self._purger.cancel()
+            await asyncio.wait([self._purger], timeout=5)
+
+    async def hung_up(self, call_id: str, settle: float = SETTLE) -> None:
+        """The caller hung up (the menu may have ended long before, at an agent)."""
+        try:
+            if await self.call_log.owner(call_id) != self.settings.instance_id:
+                return  # not ours, or not a hotline call at all
+            await self.file(call_id, int(self.clock() * 1000), settle)
+        except (RedisError, KeyError, ValueError) as exc:
+            log.error("call %s: recording not indexed: %s", call_id, exc)
+
+    async def sweep(self, live_call_ids: Iterable[str]) -> int:
+        """After a restart: index the recordings of calls that ended while no engine
+        was there to do it. Calls still up are indexed at their own hangup."""
+        live, swept = set(live_call_ids), 0
+        for call_id in await self.index.pending(int(self.clock() * 1000)):
+            owner = await self.call_log.owner(call_id)
+            if call_id in live or owner not in (None, self.settings.instance_id):
+                continue
+            record = await self.call_log.record(call_id)
+            try:
+                await self.file(call_id, int(record.get("ended") or record["started"]), 0.0)
+                swept += 1
+            except (KeyError, ValueError) as exc:  # its call record expired long ago
+                log.error("call %s: recording cannot be indexed any more (%s)", call_id, exc)
+                await self.index.drop_pending(call_id)
+        if swept:
+            log.warning("indexed %d recording(s) left over from before the restart", swept)
+        return swept
+
+    async def file(self, call_id: str, hung_up_ms: int, settle: float) -> None:
+        steps = await self.call_log.steps(call_id)
+        started = next((s for s in steps if s["command"].startswith("RECORDING STARTED ")),
+                       None)
+        if started is None:
+            if await self.index.is_pending(call_id):  # expected, and never started
+                await self._store(call_id, hung_up_ms, None, steps, 0, "",
+                                  ["the recording did not start"])
+            return
+        await asyncio.sleep(settle)
+        relative = Path(started["command"].split(" ", 2)[2]).relative_to(
+            self.settings.recordings_dir_asterisk)
+        routed = await self.routing.call(call_id)
+        root = Path(self.settings.recordings_dir)
+        target = root / filed_path(relative.parts[0], routed.get("queue", ""), call_id)
+        try:
+            facts = await asyncio.to_thread(file_away, root / relative, target)
+        except OSError as exc:
+            log.error("call %s: recording could not be filed at %s: %s", call_id, target, exc)
+            facts = None
+        # Measured from when the recording started, not from when the call arrived:
+        # the time before MixMonitor answered is not the recording's to cover.
+        issues = problems(facts, (hung_up_ms - int(started["at"])) / 1000)
+        await self._store(call_id, hung_up_ms, facts, steps, int(started["at"]), str(target),
+                          issues)
+
+    async def _store(self, call_id: str, hung_up_ms: int, facts: RecordingFacts | None,
+                     steps: list[dict[str, Any]], started_at: int, target: str,
+                     issues: list[str]) -> None:
+        record = await self.call_log.record(call_id)
+        routed = await self.routing.call(call_id)
+        outcome = record.get("outcome", "")
+        await self.index.store(call_id, {
+            "call_id": call_id, "caller_number": record["caller_number"],
+            "dialled_number": record["dialled_number"],
+            "vip_tier": routed.get("tier", "normal"),
+            "menu_path": routed.get("menu_path") or outcome.partition("(menu: ")[2].rstrip(")"),
+            "queue": routed.get("queue", ""), "agent": routed.get("agent", ""),
+            # The engine takes the call the moment Asterisk answers it.
+            "started": record["started"], "answered": record["started"],
+            "ended": str(hung_up_ms), "outcome": outcome},
+            facts, mute_spans(steps, started_at), issues)
+        if issues:
+            log.error("call %s: bad recording %s: %s", call_id, target or "-", "; ".join(issues))
+
+    async def purge(self, dry_run: bool = False) -> tuple[list[str], int]:
+        """Delete recordings past the configured age, file and index entry; flagged
+        ones stay. Returns the deleted call ids and how many were kept by a flag."""
+        rules = self.config().recording
+        cutoff = retention_cutoff_ms(self.clock(), rules.retention_days)
+        deleted: list[str] = []
+        kept = 0
+        while batch := await self.index.ended_before(cutoff, offset=kept, limit=500):
+            for call_id in batch:
+                entry = await self.index.entry(call_id)
+                if keeps(entry, rules.keep_flagged):
+                    kept += 1
+                    continue
+                deleted.append(call_id)
+                if not dry_run:
+                    with contextlib.suppress(FileNotFoundError):
+                        await asyncio.to_thread(Path(entry.get("path") or "/nonexistent").unlink)
+                    await self.index.forget(call_id)
+            if dry_run:
+                break
+        return deleted, kept
+
+    async def _purge_forever(self, every: float) -> None:
+        while not self._stopping:
+            try:
+                deleted, kept = await self.purge()
+                if deleted:
+                    log.info("retention: deleted %d recording(s), kept %d flagged",
+                             len(deleted), kept)
+            except (RedisError, OSError) as exc:
+                log.warning("retention purge failed (%s); next round", exc)
+            await asyncio.sleep(every)
+
+
+def mute_spans(steps: list[dict[str, Any]], start: int) -> list[tuple[float, float]]:
+    """Where the recording was muted (a caller typing a secret), in seconds from its
+    start, from the call's journal."""
+    spans, muted_at = [], None
+    for step in steps:
+        at = float(str(step["at"]))
+        if step["command"] == "RECORDING MUTED":
+            muted_at = at
+        elif step["command"] == "RECORDING RESUMED" and muted_at is not None:
+            spans.append(((muted_at - start) / 1000, (at - start) / 1000))
+            muted_at = None
+    return spans

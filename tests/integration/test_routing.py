@@ -1,0 +1,230 @@
+"""Who reaches whom, on the sandbox: skills, proficiency, idle time, VIP tiers and their
+guaranteed waits, wrap-up, relaxation, overflow, and callers who give up waiting.
+
+Agents are Local channels that answer at once and talk 3 s (`sim-agent`). Every test
+starts with the agents logged out and makes them ready at chosen moments, so the order
+in which agents and callers meet is the routing's, not the timing's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from agents.state import Move
+from hotline.engine import Engine
+from hotline.settings import Settings
+from hotline.simulate import SimulatedCaller, place_call
+from ivr.billing_redis import RedisBilling
+from tests.conftest import EventTap
+from tests.integration.helpers import engine_for
+
+pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
+
+ROUTING = (Path(__file__).resolve().parents[1] / "data" / "config" / "routing.yaml").read_text()
+_AGENT = re.compile(r"Local/(\d+)@sim-agent")
+
+
+async def ready(engine: Engine, agent_id: str, idle_since: float | None = None) -> None:
+    at = time.time() if idle_since is None else idle_since
+    await engine.routing.apply(agent_id, Move.LOG_IN, at)
+    await engine.routing.apply(agent_id, Move.GO_READY, at)
+    engine.queues.wake()
+
+
+async def rung(tap: EventTap, call_id: str, timeout: float = 15) -> str:
+    """The agent whose phone rang for `call_id` (its first ring)."""
+    begin = await tap.wait_for(lambda m: m.get("Event") == "DialBegin"
+                               and m.get("Uniqueid") == call_id, timeout=timeout)
+    found = _AGENT.search(begin.get("DestChannel", ""))
+    assert found, begin
+    return found.group(1)
+
+
+def rings_of(tap: EventTap, call_id: str) -> list[str]:
+    return [m.get("DestChannel", "") for m in tap.events
+            if m.get("Event") == "DialBegin" and m.get("Uniqueid") == call_id]
+
+
+async def waiting(engine: Engine, call_id: str, queue: str = "billing") -> dict[str, str]:
+    deadline = time.monotonic() + 15
+    while (fields := await engine.routing.call(call_id)).get("state") != "waiting" \
+            or fields.get("queue") != queue:
+        assert time.monotonic() < deadline, f"call {call_id} never waited in {queue}: {fields}"
+        await asyncio.sleep(0.05)
+    return fields
+
+
+async def caller(engine: Engine, number: str, tier: str = "normal", dialled: str = "180",
+                 stay: float = 40) -> str:
+    billing = engine.billing.backend(engine.live.config)
+    assert isinstance(billing, RedisBilling)
+    await billing.open_account(number, 0, tier=tier)
+    return await place_call(engine.originator, SimulatedCaller(
+        caller_number=number, dialled_number=dialled, stay=stay))
+
+
+async def test_skills_then_best_proficiency_then_longest_idle(
+        settings: Settings, redis: Redis, tmp_path: Path) -> None:
+    engine, tap = await engine_for(settings, redis, ROUTING, tmp_path)
+    try:
+        now = time.time()
+        for agent_id, idle_for in (("2001", 90), ("2002", 60), ("2003", 10), ("2004", 30)):
+            await ready(engine, agent_id, now - idle_for)
+        first = await caller(engine, "13600000001")
+        assert await rung(tap, first) == "2004"  # proficiency 8, idle longer than 2003
+        second = await caller(engine, "13600000002")
+        assert await rung(tap, second) == "2003"  # the other 8
+        third = await caller(engine, "13600000003")
+        assert await rung(tap, third) == "2002"  # 6 is enough; 2001 has no billing skill
+        assert not [m for m in tap.events if m.get("Event") == "DialBegin"
+                    and "2001@sim-agent" in m.get("DestChannel", "")]
+    finally:
+        await engine.stop()
+
+
+async def test_a_diamond_arriving_last_is_connected_first(
+        settings: Settings, redis: Redis, tmp_path: Path) -> None:
+    engine, tap = await engine_for(settings, redis, ROUTING, tmp_path)
+    try:
+        normal = await caller(engine, "13600000011", "normal")
+        await waiting(engine, normal)
+        gold = await caller(engine, "13600000012", "gold")
+        await waiting(engine, gold)
+        diamond = await caller(engine, "13600000013", "diamond")
+        await waiting(engine, diamond)
+        await ready(engine, "2003")
+        assert await rung(tap, diamond) == "2003"
+        await ready(engine, "2004")
+        assert await rung(tap, gold) == "2004"
+        await ready(engine, "2002")
+        assert await rung(tap, normal) == "2002"
+    finally:
+        await engine.stop()
+
+
+async def test_a_normal_caller_past_its_guaranteed_wait_goes_before_new_vips(
+        settings: Settings, redis: Redis, tmp_path: Path) -> None:
+    text = ROUTING.replace("max_wait: 10s", "max_wait: 2s").replace(
+        "max_wait: 20s", "max_wait: 2s").replace("max_wait: 30s", "max_wait: 3s")
+    engine, tap = await engine_for(settings, redis, text, tmp_path)
+    try:
+        normal = await caller(engine, "13600000021", "normal")
+        arrived = float((await waiting(engine, normal))["arrived_at"])
+        await asyncio.sleep(max(0.0, arrived + 3.3 - time.time()))  # past normal's 3 s
+        diamond = await caller(engine, "13600000022", "diamond")
+        await waiting(engine, diamond)
+        # Nearing its 3 s promise with no agent free, the normal caller was warned about.
+        starving = await engine.stats.figures(engine.stats.day(), "billing", "normal")
+        assert starving.starvation_warnings == 1
+        await ready(engine, "2003")
+        assert await rung(tap, normal) == "2003"
+        await ready(engine, "2004")
+        assert await rung(tap, diamond) == "2004"
+    finally:
+        await engine.stop()
+
+
+async def test_an_agent_in_wrap_up_is_not_offered_calls_until_it_ends(
+        settings: Settings, redis: Redis, tmp_path: Path) -> None:
+    text = ROUTING.replace("skills: {billing: 8}, wrap_up: 0s}\n  \"2004\"",
+                           "skills: {billing: 8}, wrap_up: 3s}\n  \"2004\"")
+    assert "wrap_up: 3s" in text
+    engine, tap = await engine_for(settings, redis, text, tmp_path)
+    try:
+        await ready(engine, "2003")
+        first = await caller(engine, "13600000031")
+        assert await rung(tap, first) == "2003"
+        second = await caller(engine, "13600000032")
+        await waiting(engine, second)
+        await tap.wait_for(lambda m: m.get("Event") == "Hangup"
+                           and m.get("Uniqueid") == first, timeout=15)
+        ended = time.monotonic()
+        assert await rung(tap, second, timeout=10) == "2003"
+        assert time.monotonic() - ended >= 2.5  # the 3 s wrap-up, less event delays
+    finally:
+        await engine.stop()
+
+
+async def test_relaxation_widens_the_pool_at_the_configured_second(
+        settings: Settings, redis: Redis, tmp_path: Path) -> None:
+    text = ROUTING.replace("    skills: {billing: 5}\n    ring_timeout: 5s\n",
+                           "    skills: {billing: 9}\n    ring_timeout: 5s\n    relax:\n"
+                           "      - after: 3s\n        min_proficiency: 4\n")
+    assert "min_proficiency: 4" in text
+    engine, tap = await engine_for(settings, redis, text, tmp_path)
+    try:
+        await ready(engine, "2002")  # billing 6: not enough before the relax step
+        call_id = await caller(engine, "13600000041")
+        arrived = float((await waiting(engine, call_id))["arrived_at"])
+        assert await rung(tap, call_id) == "2002"
+        waited = time.time() - arrived
+        assert 2.9 <= waited <= 4.5, waited
+    finally:
+        await engine.stop()
+
+
+async def test_overflow_keeps_the_arrival_time(
+        settings: Settings, redis: Redis, tmp_path: Path) -> None:
+    engine, tap = await engine_for(settings, redis, ROUTING, tmp_path)
+    try:
+        faults = await caller(engine, "13600000051", dialled="181")
+        arrived = (await waiting(engine, faults, "faults"))["arrived_at"]
+        await asyncio.sleep(0.5)
+        billing = await caller(engine, "13600000052")
+        await waiting(engine, billing)
+        moved = await waiting(engine, faults, "billing")  # overflow after 2 s
+        assert moved["arrived_at"] == arrived
+        await ready(engine, "2003")
+        assert await rung(tap, faults) == "2003"  # it has waited longest
+        await ready(engine, "2004")
+        assert await rung(tap, billing) == "2004"
+    finally:
+        await engine.stop()
+
+
+async def test_a_caller_who_hangs_up_is_counted_abandoned_and_never_rung(
+        settings: Settings, redis: Redis, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    log_file = tmp_path / "queue_log"
+    engine, tap = await engine_for(replace(settings, queue_log=log_file), redis, ROUTING,
+                                   tmp_path)
+    try:
+        gone = await caller(engine, "13600000061", stay=2)
+        await waiting(engine, gone)
+        deadline = time.monotonic() + 10
+        while (await engine.routing.call(gone)).get("state") != "gone":
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.1)
+        served = await caller(engine, "13600000062")
+        await waiting(engine, served)
+        await ready(engine, "2003")
+        assert await rung(tap, served) == "2003"
+        await tap.wait_for(lambda m: m.get("Event") == "Hangup"
+                           and m.get("Uniqueid") == served, timeout=15)
+        await asyncio.sleep(0.5)
+        assert rings_of(tap, gone) == []
+
+        day = engine.stats.day()
+        figures = await engine.stats.figures(day, "billing")
+        assert (figures.offered, figures.answered, figures.abandoned) == (2, 1, 1)
+        assert figures.short_abandoned == 0 and figures.handled == 1
+        assert figures.service_level == 1.0 and figures.service_level_with_abandons == 0.5
+        assert figures.aht is not None and 2 <= figures.aht <= 5
+        normal = await engine.stats.figures(day, "billing", "normal")
+        assert normal.offered == 2
+        lines = [line.split("|") for line in log_file.read_text().splitlines()]
+        events = [(f[1], f[4]) for f in lines]
+        assert (gone, "ENTERQUEUE") in events and (gone, "ABANDON") in events
+        assert [e for c, e in events if c == served] == ["ENTERQUEUE", "CONNECT",
+                                                          "COMPLETECALLER"]
+        connect = next(f for f in lines if f[4] == "CONNECT")
+        assert connect[2] == "billing" and connect[3] == "Agent/2003"
+    finally:
+        await engine.stop()

@@ -1,0 +1,169 @@
+"""Agents on real SIP softphones (SIPp) registered to the sandbox's PJSIP: feature codes
+dialled from the phone, ring-no-answer, and presence when the phone goes away."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from agents.state import AgentState, Move
+from hotline import sandbox
+from hotline.engine import Engine
+from hotline.local_redis import free_port
+from hotline.settings import Settings
+from hotline.simulate import SimulatedCaller, place_call
+from pbx.pjsip_agents import phone_password
+from tests.integration.helpers import engine_for
+
+pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+SIPP = DATA / "sipp"
+PHONE = "agent-1001"
+CONFIG = (DATA / "config" / "live_queue.yaml").read_text().replace(
+    '''  "1001":
+    name: Zhou Min
+    endpoint: Local/1001@sim-agent
+    skills: {billing: 5}
+''', f'''  "1001":
+    name: Zhou Min
+    endpoint: PJSIP/{PHONE}
+    skills: {{billing: 9}}
+  "1002":
+    name: Wu Lei
+    endpoint: Local/1002@sim-agent
+    skills: {{billing: 8}}
+    wrap_up: 0s
+''').replace("    name: Billing\n", "    name: Billing\n    ring_timeout: 2s\n")
+
+
+class Softphone:
+    """Agent 1001's phone: a SIPp that takes calls (ringing, never answered) on one
+    port, and SIPp runs that register it, unregister it and dial feature codes."""
+
+    def __init__(self, box: sandbox.SandboxInstance) -> None:
+        self.box = box
+        self.password = ""  # derived by the engine from its secret key
+        self.port = free_port()
+        self.ringer = subprocess.Popen(
+            ["sipp", "-sf", str(SIPP / "ringing.xml"), "-i", "127.0.0.1", "-p",
+             str(self.port), "-aa", "-nostdin"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def _run(self, scenario: str, *args: str) -> None:
+        proc = subprocess.run(
+            ["sipp", "-sf", str(SIPP / scenario), "-i", "127.0.0.1", "-p", str(free_port()),
+             "-m", "1", "-au", PHONE, "-ap", self.password, "-nostdin", "-timeout", "15s",
+             "-timeout_error", *args, f"127.0.0.1:{self.box.sip_port}"],
+            capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+    def register(self, expires: int = 300) -> None:
+        self._run("register.xml", "-s", PHONE, "-key", "contact_port", str(self.port),
+                  "-key", "expires", str(expires))
+
+    def dial(self, code: str) -> None:
+        self._run("dial_code.xml", "-s", code, "-key", "agent", PHONE, "-mp", str(free_port()))
+
+    def close(self) -> None:
+        self.ringer.terminate()
+        self.ringer.wait(timeout=10)
+
+
+@pytest.fixture
+def phones_settings(settings: Settings, asterisk: sandbox.SandboxInstance) -> Settings:
+    etc = Path(str(asterisk.state["instance_dir"])) / "etc"
+    return replace(settings, pjsip_agents_file=etc / "pjsip_agents.conf")
+
+
+@pytest.fixture
+def phone(asterisk: sandbox.SandboxInstance) -> Iterator[Softphone]:
+    softphone = Softphone(asterisk)
+    yield softphone
+    softphone.close()
+
+
+async def agent(engine: Engine, agent_id: str, state: AgentState,
+                timeout: float = 10) -> dict[str, str]:
+    deadline = time.monotonic() + timeout
+    while (fields := await engine.routing.agent(agent_id)).get("state") != state.value:
+        assert time.monotonic() < deadline, f"agent {agent_id} is {fields}, not {state}"
+        await asyncio.sleep(0.1)
+    return fields
+
+
+async def test_an_agent_on_a_sip_softphone(
+        phones_settings: Settings, redis: Redis, tmp_path: Path,
+        asterisk: sandbox.SandboxInstance, phone: Softphone) -> None:
+    engine, tap = await engine_for(phones_settings, redis, CONFIG, tmp_path)
+    phone.password = phone_password(engine.phones.secret_key, PHONE)
+    try:
+        # The engine wrote the agents' endpoints and had PJSIP reload them.
+        deadline = time.monotonic() + 10
+        while PHONE not in asterisk.cli("pjsip show endpoints"):
+            assert time.monotonic() < deadline, "agent-1001 never became an endpoint"
+            await asyncio.sleep(0.3)
+        await asyncio.to_thread(phone.register)
+
+        # The agent logs in and goes ready from the phone's keypad.
+        await asyncio.to_thread(phone.dial, "*1")
+        await agent(engine, "1001", AgentState.NOT_READY)
+        await asyncio.to_thread(phone.dial, "*3")
+        await agent(engine, "1001", AgentState.READY)
+        await asyncio.to_thread(phone.dial, "*47")  # no reason 7: refused, nothing changes
+        assert (await engine.routing.agent("1001"))["state"] == AgentState.READY.value
+        now = time.time()
+        await engine.routing.apply("1002", Move.LOG_IN, now)
+        await engine.routing.apply("1002", Move.GO_READY, now)
+
+        # Ring, no answer on the real phone: 1001 (best proficiency) rings for 2 s, is set
+        # not ready, and the caller is offered to 1002 at once.
+        caller = SimulatedCaller(caller_number="13533330001", dialled_number="180", stay=40)
+        call_id = await place_call(engine.originator, caller)
+        missed = await tap.wait_for(lambda m: m.get("Event") == "DialEnd"
+                                    and m.get("Uniqueid") == call_id
+                                    and PHONE in m.get("DestChannel", ""), timeout=20)
+        assert missed["DialStatus"] != "ANSWER"
+        missed_at = time.monotonic()
+        next_ring = await tap.wait_for(lambda m: m.get("Event") == "DialBegin"
+                                       and m.get("Uniqueid") == call_id
+                                       and "1002@sim-agent" in m.get("DestChannel", ""),
+                                       timeout=5)
+        assert next_ring and time.monotonic() - missed_at < 1.0
+        fields = await agent(engine, "1001", AgentState.NOT_READY)
+        assert fields["reason"] == "no answer"
+
+        # Back at the desk: ready again. Then the phone is switched off (unregisters):
+        # presence takes 1001 out, and a new caller is never offered to it.
+        await asyncio.to_thread(phone.dial, "*3")
+        await agent(engine, "1001", AgentState.READY)
+        await asyncio.to_thread(phone.register, 0)
+        fields = await agent(engine, "1001", AgentState.NOT_READY)
+        assert fields["reason"] == "phone unreachable"
+        await agent(engine, "1002", AgentState.READY, timeout=20)  # its first call is over
+        second = SimulatedCaller(caller_number="13533330002", dialled_number="180", stay=20)
+        second_id = await place_call(engine.originator, second)
+        answered = await tap.wait_for(lambda m: m.get("UserEvent") == "HotlineAgentAnswered"
+                                      and m.get("Caller") == second.caller_number, timeout=20)
+        assert answered["Agent"] == "1002"
+        assert not [m for m in tap.events if m.get("Event") == "DialBegin"
+                    and m.get("Uniqueid") == second_id and PHONE in m.get("DestChannel", "")]
+
+        # The phone comes back: the agent the phone took out is ready again.
+        await asyncio.to_thread(phone.register)
+        await agent(engine, "1001", AgentState.READY)
+        codes = [s for s in await engine.redis.keys(f"{phones_settings.key_prefix}call:*")
+                 if s.endswith(b"}")]
+        outcomes = [(await engine.call_log.record(k.decode().split("{")[1][:-1])).get(
+            "outcome", "") for k in codes]
+        assert "agent 1001: *1 -> not_ready" in outcomes
+        assert any(o.startswith("agent 1001: not ready needs a reason digit") for o in outcomes)
+    finally:
+        await engine.stop()

@@ -1,0 +1,123 @@
+"""Two `hotline serve` processes on one Redis and one Asterisk: every caller reaches
+exactly one agent, and no agent ever has two callers at once, across 200 calls."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import re
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from agents.state import Move
+from hotline import sandbox
+from hotline.engine import Engine
+from hotline.local_redis import LocalRedis
+from hotline.simulate import SimulatedCaller, place_call
+from pbx.ami_codec import Message
+from routing.store import RoutingStore
+
+pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
+
+CALLS = 200
+AGENTS = 20
+PREFIX = "two-engines:"
+_AGENT = re.compile(r"Local/(\d+)@sim-agent")
+
+
+def hotline_yaml() -> str:
+    agents = "".join(f'  "{3000 + n}": {{name: Agent {n}, endpoint: Local/{3000 + n}@sim-agent, '
+                     f"skills: {{billing: {5 + n % 5}}}, wrap_up: 0s}}\n" for n in range(AGENTS))
+    text = (Path(__file__).resolve().parents[1] / "data" / "config" / "routing.yaml").read_text()
+    head, _, rest = text.partition("agents:\n")
+    _, _, tail = rest.partition("queues:\n")
+    return f"{head}agents:\n{agents}queues:\n{tail}"
+
+
+def agent_calls(events: list[tuple[float, Message]]) -> dict[str, list[tuple[float, float]]]:
+    """Each agent's calls: from its phone ringing to its line hanging up."""
+    began: dict[str, tuple[str, float]] = {}
+    calls: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for at, m in events:
+        if m.get("Event") == "DialBegin" and (found := _AGENT.search(m.get("DestChannel", ""))):
+            began[m["DestChannel"]] = (found.group(1), at)
+        elif m.get("Event") == "Hangup" and m.get("Channel") in began:
+            agent, start = began.pop(m["Channel"])
+            calls[agent].append((start, at))
+    return calls
+
+
+async def test_two_engine_processes_never_double_book(
+        asterisk: sandbox.SandboxInstance, redis_server: LocalRedis, redis: Redis,
+        engine: Engine, tmp_path: Path) -> None:
+    config = tmp_path / "hotline.yaml"
+    config.write_text(hotline_yaml())
+    engine.accepting = False  # the fixture's engine only watches and places calls
+    events: list[tuple[float, Message]] = []
+    engine.ami.add_raw_listener(lambda m: events.append((time.monotonic(), m)))
+    base = {**os.environ, "HOTLINE_AMI_HOST": asterisk.ami.host,
+            "HOTLINE_AMI_PORT": str(asterisk.ami.port), "HOTLINE_AMI_USER": asterisk.ami.username,
+            "HOTLINE_AMI_SECRET": asterisk.ami.secret, "HOTLINE_REDIS_URL": redis_server.url,
+            "HOTLINE_KEY_PREFIX": PREFIX, "HOTLINE_CONFIG": str(config),
+            "HOTLINE_PROMPTS_DIR": str(asterisk.state["sounds_dir"]),
+            "HOTLINE_PROMPTS_DIR_ASTERISK": str(asterisk.state["sounds_dir_in_chroot"]),
+            "HOTLINE_RECORDINGS_DIR": str(asterisk.state["recordings_dir"]),
+            "HOTLINE_RECORDINGS_DIR_ASTERISK": str(asterisk.state["recordings_dir_in_chroot"])}
+    procs = [await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hotline", "serve",
+        env={**base, "HOTLINE_INSTANCE_ID": f"engine-{name}"},
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        for name in ("a", "b")]
+    try:
+        deadline = time.monotonic() + 30
+        while asterisk.cli("manager show connected").count(f"{asterisk.ami.username} ") < 3:
+            assert time.monotonic() < deadline, "the two engines never logged in to AMI"
+            await asyncio.sleep(0.2)
+        store = RoutingStore(redis, PREFIX)
+        for n in range(AGENTS):
+            await store.apply(str(3000 + n), Move.LOG_IN, time.time())
+            await store.apply(str(3000 + n), Move.GO_READY, time.time())
+        call_ids = []
+        for n in range(CALLS):  # 5 calls a second, each talks 3 s with its agent
+            call_ids.append(await place_call(engine.originator, SimulatedCaller(
+                caller_number=f"1370000{n:04d}", dialled_number="180", stay=60)))
+            await asyncio.sleep(0.2)
+        deadline = time.monotonic() + 90
+        answered: dict[str, list[str]] = defaultdict(list)
+        while len(answered) < CALLS:
+            answered.clear()
+            for _, m in events:
+                if m.get("Event") == "DialEnd" and m.get("DialStatus") == "ANSWER" \
+                        and m.get("Uniqueid") in call_ids:
+                    answered[m["Uniqueid"]].append(m.get("DestChannel", ""))
+            assert time.monotonic() < deadline, f"{len(answered)} of {CALLS} answered"
+            await asyncio.sleep(1)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        await asyncio.gather(*(proc.wait() for proc in procs))
+
+    # Every caller was answered by exactly one agent.
+    assert all(len(agents) == 1 for agents in answered.values())
+    # No agent's phone rang for a second caller while busy with one: per agent, each
+    # call (from its phone ringing to its line hanging up) ends before the next begins.
+    calls = agent_calls(events)
+    deadline = time.monotonic() + 15  # the last conversations are still going on
+    while sum(len(c) for c in calls.values()) < CALLS:
+        assert time.monotonic() < deadline, sum(len(c) for c in calls.values())
+        await asyncio.sleep(0.5)
+        calls = agent_calls(events)
+    for agent, spans in calls.items():
+        spans.sort()
+        overlapping = [(a, b) for a, b in itertools.pairwise(spans) if a[1] > b[0]]
+        assert not overlapping, (agent, overlapping)
+    # Both engines served callers.
+    owners = {(await redis.get(f"{PREFIX}call:{{{c}}}:owner") or b"").decode()
+              for c in call_ids}
+    assert owners == {"engine-a", "engine-b"}

@@ -1,0 +1,59 @@
+"""The free agents' index by skill decides exactly as `pick_agent` over every agent."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from config.queues import Agent, Queue, RelaxStep
+from routing.decide import FreeAgent, FreeAgents, pick_agent
+
+SKILLS = ["billing", "faults", "english", "install"]
+
+skill_sets = st.dictionaries(st.sampled_from(SKILLS), st.integers(1, 10), min_size=1)
+
+
+def agent(skills: dict[str, int]) -> Agent:
+    return Agent(name="Agent", endpoint="PJSIP/agent", skills=skills)
+
+
+@settings(max_examples=200, deadline=None)
+@given(population=st.lists(skill_sets, min_size=1, max_size=30),
+       ready=st.lists(st.booleans(), min_size=30, max_size=30),
+       needs=skill_sets, floor=st.integers(1, 10), waited=st.sampled_from([0.0, 100.0]),
+       strategy=st.sampled_from(["best_proficiency", "longest_idle", "round_robin"]))
+def test_the_index_picks_whom_pick_agent_picks(
+        population: list[dict[str, int]], ready: list[bool], needs: dict[str, int],
+        floor: int, waited: float, strategy: str) -> None:
+    agents = {f"a{i}": agent(skills) for i, skills in enumerate(population)}
+    queue = Queue(name="Q", skills=needs, strategy=strategy,  # type: ignore[arg-type]
+                  relax=[RelaxStep(after=60, min_proficiency=floor)])
+    free = FreeAgents(agents)
+    every: list[FreeAgent] = []
+    for i, agent_id in enumerate(agents):
+        if ready[i]:
+            free.add(agent_id, idle_since=1000.0 - i)  # distinct: no ties to break
+            every.append(FreeAgent(agent_id, agents[agent_id].skills, 1000.0 - i))
+    assert free.pick(queue, waited) == pick_agent(queue, waited, every)
+    assert free.could_serve(queue) == (pick_agent(queue, 1e9, every) is not None)
+
+
+def test_adding_removing_and_unknown_agents() -> None:
+    agents = {"1001": agent({"billing": 5, "english": 3}), "1002": agent({"billing": 8})}
+    free = FreeAgents(agents)
+    free.add("1001", 10.0)
+    free.add("1002", 20.0)
+    free.add("9999", 5.0)  # not in this version
+    assert len(free) == 2 and "9999" not in free
+    billing = Queue(name="Billing", skills={"billing": 5})
+    english = Queue(name="English", skills={"english": 1, "billing": 1})
+    assert free.pick(billing, 0).agent_id == "1002"  # type: ignore[union-attr]
+    assert [a.agent_id for a in free.candidates(english)] == ["1001"]
+    free.add("1001", 30.0)  # ready again later: the newer idle time counts
+    assert free.get("1001") == FreeAgent("1001", agents["1001"].skills, 30.0)
+    free.remove("1002")
+    free.remove("1002")  # already gone: nothing happens
+    assert free.pick(billing, 0).agent_id == "1001"  # type: ignore[union-attr]
+    free.remove("1001")
+    assert not free and not free.could_serve(billing)
+    assert free.pick(english, 0) is None
