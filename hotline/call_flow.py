@@ -15,8 +15,9 @@ from redis.exceptions import RedisError
 
 from hotline.agent_desk import AgentDesk
 from hotline.live_config import LiveConfig
-from hotline.queueing import Queues
+from hotline.queueing import ANNOUNCEMENT, Announcer, CallbackOffer, Queues
 from hotline.surveys import Surveys
+from ivr.announcements import place_in_line
 from ivr.billing import BillingBackend, BillingUnavailable
 from ivr.menu import Caller, MenuServices, Prompts, run_menu
 from ivr.numbers import start_node
@@ -27,6 +28,7 @@ from quality.recordings import recording_options
 log = logging.getLogger(__name__)
 
 TIERS = {"diamond", "gold", "silver", "normal"}
+CALLBACK_OFFER, CALLBACK_CONFIRMED = "queue_callback_offer", "queue_callback_confirmed"
 
 
 class CallFlow:
@@ -54,7 +56,9 @@ class CallFlow:
         if call.variables.get("agi_arg_1") == "agent":  # a feature code from an agent's phone
             return await self.desk.feature_code(line, call.variables.get("agi_arg_2", ""),
                                                 call.variables.get("agi_arg_3", ""))
-        back = await self.queues.returned(call.call_id)
+        # Both lookups at once: the caller's wait starts after them.
+        back, tier = await asyncio.gather(self.queues.returned(call.call_id),
+                                          self.tier_of(call.caller_number))
         if back is not None:  # the agent did not answer: same queue, same place
             outcome, _ = await self._wait(line, back.queue, back.tier, back.boost,
                                           back.arrived_at)
@@ -64,8 +68,7 @@ class CallFlow:
         if start is None:
             await self._person(line, f"number {call.dialled_number} is not the hotline's")
             return f"to a person: unknown number {call.dialled_number}"
-        caller = Caller(language=config.languages.default,
-                        tier=await self.tier_of(call.caller_number))
+        caller = Caller(language=config.languages.default, tier=tier)
         if config.recording.enabled:
             caller.recording = await self._record(line, config.recording.format)
         services = MenuServices(self.prompts,
@@ -79,7 +82,7 @@ class CallFlow:
             node = None
             if exit.kind == "queue":
                 outcome, node = await self._wait(line, exit.queue, caller.tier, exit.boost,
-                                                 None, path)
+                                                 None, path, caller.language)
             elif exit.kind == "person":
                 await self._person(line, exit.reason)
                 outcome = f"to a person: {exit.reason}"
@@ -146,15 +149,17 @@ class CallFlow:
         return True
 
     async def _wait(self, line: CallControl, queue: str, tier: str, boost: int,
-                    arrived_at: float | None,
-                    menu_path: str | None = None) -> tuple[str, str | None]:
+                    arrived_at: float | None, menu_path: str | None = None,
+                    language: str = "") -> tuple[str, str | None]:
         """The outcome in words, and the menu node to go on at, if any."""
         config = self.live.config
         if queue not in config.queues:
             await self._person(line, f"queue '{queue}' no longer exists")
             return f"to a person: queue '{queue}' no longer exists", None
         outcome = await self.queues.wait(line, queue, tier=tier, boost=boost,
-                                         arrived_at=arrived_at, menu_path=menu_path)
+                                         arrived_at=arrived_at, menu_path=menu_path,
+                                         announce=self._place_in_line(language),
+                                         offer_callback=self._callback_offer(language))
         if outcome.kind == "menu":
             return f"left queue {queue} ({outcome.reason})", outcome.node
         if outcome.kind == "person":
@@ -162,7 +167,44 @@ class CallFlow:
             return f"to a person from queue {queue}: {outcome.reason}", None
         if outcome.kind == "connecting":
             return f"to an agent from queue {queue}", None
+        if outcome.kind == "callback":
+            return f"kept in queue {queue} for a callback", None
         return f"caller left queue {queue}", None
+
+    def _place_in_line(self, language: str) -> Announcer:
+        """How this caller hears their place in line: the YAML's prompts around the
+        numbers, in the caller's language."""
+        async def announce(line: CallControl, position: int | None,
+                           expected: float | None) -> None:
+            config = self.live.config
+            lang = language or config.languages.default
+            items = place_in_line(position or 0, expected or 0.0, lang, config.prompts.keys(),
+                                  say_position=position is not None,
+                                  say_wait=expected is not None)
+            if not items:
+                await line.play(ANNOUNCEMENT)
+            for kind, name in items:
+                await line.play(self.prompts.path(config, name, lang) if kind == "prompt"
+                                else self.prompts.word(lang, name))
+        return announce
+
+    def _callback_offer(self, language: str) -> CallbackOffer | None:
+        """At the maximum wait, when the YAML words the offer: press 1 to hang up and be
+        called back, keeping the place in line."""
+        config = self.live.config
+        if not {CALLBACK_OFFER, CALLBACK_CONFIRMED} <= config.prompts.keys():
+            return None
+
+        async def offer(line: CallControl) -> bool:
+            config = self.live.config
+            lang = language or config.languages.default
+            answer = await line.read_digits(self.prompts.path(config, CALLBACK_OFFER, lang),
+                                            timeout=6, max_digits=1)
+            if answer.digits != "1":
+                return False
+            await line.play(self.prompts.path(config, CALLBACK_CONFIRMED, lang))
+            return True
+        return offer
 
     async def _person(self, line: CallControl, why: str) -> None:
         await self.to_person(line, why)

@@ -29,10 +29,24 @@ class CallKeys:
     owner: str
 
 
+# The claim (one engine instance per call, again for the same one) and the opening of
+# the call's record. A caller back from an unanswered agent keeps the first start.
+_CLAIM_AND_OPEN = """
+local won = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])
+if not won and redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[2], 'call_id', ARGV[4], 'channel', ARGV[5], 'caller_number', ARGV[6],
+           'caller_name', ARGV[7], 'dialled_number', ARGV[8], 'instance', ARGV[1])
+redis.call('HSETNX', KEYS[2], 'started', ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return 1
+"""
+
+
 class CallLog:
     def __init__(self, redis: Redis, prefix: str, clock: Callable[[], float],
                  ttl: int) -> None:
         self.redis = redis
+        self._claim_and_open = redis.register_script(_CLAIM_AND_OPEN)
         self.prefix = prefix
         self.clock = clock
         self.ttl = ttl
@@ -52,6 +66,15 @@ class CallLog:
     async def owner(self, call_id: str) -> str | None:
         value = await self.redis.get(self.keys(call_id).owner)
         return None if value is None else text(value)
+
+    async def claim_and_open(self, call: Call, instance_id: str) -> bool:
+        """`claim`, and for the winner `opened`, in one round trip: the caller's wait
+        for an agent starts after it."""
+        keys = self.keys(call.call_id)
+        return bool(await self._claim_and_open(
+            keys=[keys.owner, keys.record],
+            args=[instance_id, self.ttl, self._now_ms(), call.call_id, call.channel,
+                  call.caller_number, call.caller_name, call.dialled_number]))
 
     async def opened(self, call: Call, instance_id: str) -> None:
         keys = self.keys(call.call_id)

@@ -59,6 +59,7 @@ async def run_demo(keep: bool = False) -> int:
                        prompts_dir_asterisk=str(box.state["sounds_dir_in_chroot"]),
                        recordings_dir=Path(str(box.state["recordings_dir"])),
                        recordings_dir_asterisk=str(box.state["recordings_dir_in_chroot"]),
+                       queue_log=Path(str(box.state["instance_dir"])) / "log" / "hotline_queue_log",
                        secret_key=os.urandom(32))  # the demo's vouchers live one run
     engine = Engine(settings, redis)
     try:

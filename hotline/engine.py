@@ -161,7 +161,11 @@ class Engine:
             case DialEnded(call_id=call_id, status=status):
                 self._spawn(self.queues.dial_ended(call_id, status))
             case OriginateFailed(channel_id=channel_id, reason=reason):
-                self._spawn(self.surveys.originate_failed(channel_id, reason))
+                if channel_id.startswith("survey-"):
+                    self._spawn(self.surveys.originate_failed(channel_id, reason))
+                else:  # perhaps a caller kept in line for a callback
+                    self._spawn(self.queues.callbacks.missed(channel_id,
+                                                             f"not answered (cause {reason})"))
             case AmiLost(reason=reason):
                 self.agi.everything_gone(f"lost Asterisk: {reason}")
             case AmiConnected(reconnect=reconnect):
@@ -188,9 +192,8 @@ class Engine:
         outcome = "served"
         try:
             try:
-                if not await self.call_log.claim(call.call_id, self.settings.instance_id):
+                if not await self.call_log.claim_and_open(call, self.settings.instance_id):
                     return  # another engine instance serves this call
-                await self.call_log.opened(call, self.settings.instance_id)
             except RedisError as exc:
                 # Without Redis there is no record and no claim: a person takes the call.
                 log.error("Redis unavailable for call %s (%s); sending caller to a person",
@@ -200,8 +203,9 @@ class Engine:
                 return
             log.info("call %s from %r to %s", call.call_id, call.caller_number,
                      call.dialled_number)
-            await line.set_variable("HOTLINE_CALL_ID", call.call_id)
-            await line.set_variable("HOTLINE_CALLER_NAME", call.caller_name)
+            # Both in flight at once: Asterisk runs one session's actions in order.
+            await asyncio.gather(line.set_variable("HOTLINE_CALL_ID", call.call_id),
+                                 line.set_variable("HOTLINE_CALLER_NAME", call.caller_name))
             result = await self.menu(line)
             if isinstance(result, str):
                 outcome = result

@@ -18,12 +18,15 @@ from typing import Any
 from agents.state import Move, MoveRefused
 from config.model import HotlineConfig
 from config.queues import Queue
+from hotline.callback_in_line import CONNECT_CONTEXT, CallbackInLine
 from hotline.queue_reporting import QueueReporting
 from hotline.queue_stats import QueueStats
 from pbx.ami import AmiConnection, AmiError
+from pbx.originate import AmiOriginator
 from pbx.ports import Call, CallControl, CallGone
 from quality.sampling import ServedCall
 from routing.decide import FreeAgents, WaitingCall, line_order
+from routing.stats import expected_wait
 from routing.store import Reserved, RoutingStore
 
 log = logging.getLogger(__name__)
@@ -32,9 +35,16 @@ log = logging.getLogger(__name__)
 # end of the maximum wait is acted on within a second.
 ANNOUNCEMENT = "queue-periodic-announce"
 HOLD_PIECE = "silence/1"
-CONNECT_CONTEXT = "hotline-connect"
 # Past this share of the tier's guaranteed wait, a caller nobody can take is a warning.
 STARVATION_SHARE = 0.8
+
+
+# Says a waiting caller's place in line and expected wait (seconds), each None when the
+# queue does not announce it; the menu side knows the caller's language and prompts.
+Announcer = Callable[[CallControl, int | None, float | None], Awaitable[None]]
+# Offers a caller at the maximum wait to be called back, keeping their place; True when
+# they took it (and heard it confirmed).
+CallbackOffer = Callable[[CallControl], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +62,7 @@ class Queues:
                  stats: QueueStats | None = None) -> None:
         self.stats = stats
         self.report = QueueReporting(stats, store, config, clock, self.position)
+        self.callbacks = CallbackInLine(AmiOriginator(ami), store, clock, self.wake)
         # Called when an agent-served call ends (the satisfaction sample starts there).
         self.on_served = on_served
         self.ami = ami
@@ -85,8 +96,9 @@ class Queues:
     # --- a caller waiting -----------------------------------------------------------
 
     async def wait(self, line: CallControl, queue: str, *, tier: str, boost: int,
-                   arrived_at: float | None = None,
-                   menu_path: str | None = None) -> WaitOutcome:
+                   arrived_at: float | None = None, menu_path: str | None = None,
+                   announce: Announcer | None = None,
+                   offer_callback: CallbackOffer | None = None) -> WaitOutcome:
         """Hold the caller in `queue` until an agent is being rung for them, or the
         queue's rules send them elsewhere. Returns how the wait ended."""
         call = line.call
@@ -97,7 +109,7 @@ class Queues:
         # The first announcement comes after the interval: one plays for seconds, and
         # nothing else (overflow, a warning) happens while it does.
         last_announced = self.clock()
-        warned = False
+        warned = stayed = False  # stayed: declined a callback, waits on past max wait
         await self.store.join(WaitingCall(call.call_id, queue, arrived, tier, boost),
                               call.channel, call.caller_number, menu_path)
         self.wake()
@@ -106,7 +118,17 @@ class Queues:
         try:
             while True:
                 queue = (await self.store.call(call.call_id)).get("queue", queue)
-                exit_now = self._rules_say_leave(queue, arrived)
+                exit_now = self._rules_say_leave(queue, arrived, stayed)
+                if exit_now == "max wait" and offer_callback is not None and \
+                        self._then(queue) == "callback":
+                    if await offer_callback(line):
+                        await self.store.keep_for_callback(call.call_id, call.caller_number)
+                        log.info("call %s keeps its place in %s for a callback", call.call_id,
+                                 queue)
+                        await line.hang_up()
+                        return WaitOutcome("callback", "called back when an agent is free")
+                    stayed = True
+                    continue
                 if exit_now is not None:
                     moved = await self._follow_rule(call, queue, exit_now)
                     if moved is None:
@@ -123,7 +145,13 @@ class Queues:
                     await self.report.starving(queue, tier)
                 if self.clock() - last_announced >= rules.announce.every:
                     last_announced = self.clock()
-                    await line.play(ANNOUNCEMENT)
+                    if announce is not None and (rules.announce.position
+                                                 or rules.announce.expected_wait):
+                        position, expected = await self.place_in_line(call.call_id, queue)
+                        await announce(line, position if rules.announce.position else None,
+                                       expected if rules.announce.expected_wait else None)
+                    else:
+                        await line.play(ANNOUNCEMENT)
                 else:
                     await line.play(HOLD_PIECE)
         except CallGone:
@@ -148,13 +176,17 @@ class Queues:
                     queue, tier, rule.max_wait)
         return True
 
-    def _rules_say_leave(self, queue: str, arrived: float) -> str | None:
+    def _then(self, queue: str) -> str:
+        rules = self.config().queues.get(queue)
+        return rules.max_wait.then if rules is not None and rules.max_wait else ""
+
+    def _rules_say_leave(self, queue: str, arrived: float, stayed: bool = False) -> str | None:
         config = self.config()
         rules = config.queues.get(queue)
         if rules is None:
             return "queue removed"
         waited = self.clock() - arrived
-        if rules.max_wait is not None and waited >= rules.max_wait.after:
+        if rules.max_wait is not None and waited >= rules.max_wait.after and not stayed:
             return "max wait"
         if rules.overflow is not None and waited >= rules.overflow.after:
             return "overflow"
@@ -242,20 +274,27 @@ class Queues:
 
     async def _connect(self, config: HotlineConfig, call: WaitingCall, agent_id: str) -> None:
         fields = await self.store.call(call.call_id)
+        if fields.get("callback"):  # the caller hung up to be called back: call them now
+            await self.callbacks.place(config, call, agent_id, fields)
+            return
         agent, rules = config.agents[agent_id], config.queues.get(call.queue)
         ring = rules.ring_timeout if rules is not None else 15
         channel = fields["channel"]
+        # The screen pop's details, then the move to the agent's phone. All are sent at
+        # once: Asterisk runs one AMI session's actions in order, so the Redirect comes
+        # last without waiting for each answer (a round trip each).
+        screen_pop = {"HOTLINE_AGENT_ID": agent_id, "HOTLINE_AGENT_DIAL": agent.endpoint,
+                      "HOTLINE_RING_TIMEOUT": f"{ring:g}", "HOTLINE_QUEUE": call.queue,
+                      "HOTLINE_VIP_TIER": call.tier,
+                      "HOTLINE_CALLER_NUMBER": fields.get("number", ""),
+                      "HOTLINE_MENU_PATH": fields.get("menu_path", "")}
+        actions: list[dict[str, str | int]] = [
+            {"Action": "Setvar", "Channel": channel, "Variable": name, "Value": value}
+            for name, value in screen_pop.items()]
+        actions.append({"Action": "Redirect", "Channel": channel, "Context": CONNECT_CONTEXT,
+                        "Exten": "s", "Priority": 1})
         try:
-            for name, value in (("HOTLINE_AGENT_ID", agent_id),
-                                ("HOTLINE_AGENT_DIAL", agent.endpoint),
-                                ("HOTLINE_RING_TIMEOUT", f"{ring:g}"),
-                                ("HOTLINE_QUEUE", call.queue),
-                                ("HOTLINE_VIP_TIER", call.tier)):
-                await self.ami.send_action({"Action": "Setvar", "Channel": channel,
-                                            "Variable": name, "Value": value})
-            await self.ami.send_action({"Action": "Redirect", "Channel": channel,
-                                        "Context": CONNECT_CONTEXT, "Exten": "s",
-                                        "Priority": 1})
+            await asyncio.gather(*(self.ami.send_action(a) for a in actions))
         except AmiError as exc:
             log.warning("could not ring agent %s for call %s (%s); back in line",
                         agent_id, call.call_id, exc)
@@ -326,6 +365,20 @@ class Queues:
             return None
         return WaitingCall(call_id, fields["queue"], float(fields["arrived_at"]),
                            fields.get("tier", "normal"), int(fields.get("boost", 0)))
+
+    async def place_in_line(self, call_id: str, queue: str) -> tuple[int, float]:
+        """The caller's position (1 = next) and expected wait in seconds: the callers
+        ahead, served at the recent handle time by the agents logged in to serve it."""
+        config = self.config()
+        rules = config.queues[queue]
+        position = await self.position(call_id, queue)
+        able = [a for a, agent in config.agents.items()
+                if all(agent.skills.get(s, 0) >= 1 for s in rules.skills)]
+        states = await self.store.agents_in(able)
+        serving = sum(1 for f in states.values() if f.get("state", "logged_out") not in
+                      ("logged_out", "not_ready"))
+        recent = await self.stats.recent_handle_times(queue) if self.stats else []
+        return position, expected_wait(position, recent, serving)
 
     async def position(self, call_id: str, queue: str) -> int:
         """Where the caller is in line (1 = next), in the order the matcher serves."""

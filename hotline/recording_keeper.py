@@ -62,6 +62,8 @@ class RecordingKeeper:
         try:
             if await self.call_log.owner(call_id) != self.settings.instance_id:
                 return  # not ours, or not a hotline call at all
+            if "sha256" in await self.index.entry(call_id):
+                return  # indexed at the caller's hangup; this is their callback ending
             await self.file(call_id, int(self.clock() * 1000), settle)
         except (RedisError, KeyError, ValueError) as exc:
             log.error("call %s: recording not indexed: %s", call_id, exc)

@@ -301,6 +301,16 @@ class RoutingStore:
     async def set_call_state(self, call_id: str, state: str) -> None:
         await self.redis.hset(self.call_key(call_id), "state", state)
 
+    async def keep_for_callback(self, call_id: str, number: str) -> None:
+        """The caller hung up to be called back: their place in line (arrival time,
+        priority) stays; the matcher finds them as it finds anyone waiting."""
+        await self.redis.hset(self.call_key(call_id), mapping={"callback": number,
+                                                                "channel": ""})
+
+    async def callback_missed(self, call_id: str) -> int:
+        """How many callbacks this caller has now missed."""
+        return int(await self.redis.hincrby(self.call_key(call_id), "callback_tries", 1))
+
     async def advance_call(self, call_id: str, expected: str, new: str) -> bool:
         """Move the call from `expected` to `new`; False when it was not `expected`
         (another engine instance handled the same event first)."""

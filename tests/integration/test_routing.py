@@ -228,3 +228,77 @@ async def test_a_caller_who_hangs_up_is_counted_abandoned_and_never_rung(
         assert connect[2] == "billing" and connect[3] == "Agent/2003"
     finally:
         await engine.stop()
+
+
+async def test_waiting_callers_hear_their_place_in_line_and_expected_wait(
+        settings: Settings, redis: Redis, tmp_path: Path) -> None:
+    text = ROUTING.replace("prompts:\n", """prompts:
+  queue_next: {text: {zh: 您是下一位。}}
+  queue_ahead_before: {text: {zh: 您前面还有}}
+  queue_ahead_after: {text: {zh: 位客户在等候。}}
+  queue_wait_before: {text: {zh: 预计等候时间约}}
+  queue_wait_after: {text: {zh: 分钟。}}
+""").replace("    ring_timeout: 5s\n", "    ring_timeout: 5s\n    announce: {every: 2s}\n", 1)
+    engine, _ = await engine_for(settings, redis, text, tmp_path)
+    try:
+        first = await caller(engine, "13600000071")
+        await waiting(engine, first)
+        second = await caller(engine, "13600000072")
+        await waiting(engine, second)
+
+        async def heard(call_id: str, count: int) -> list[str]:
+            deadline = time.monotonic() + 15
+            while True:
+                said = [s["command"].split()[2].split("/sounds/")[-1]
+                        for s in await engine.call_log.steps(call_id)
+                        if s["command"].startswith("STREAM FILE") and "/zh/" in s["command"]]
+                if len(said) >= count or time.monotonic() > deadline:
+                    return said
+                await asyncio.sleep(0.2)
+
+        # No agent logged in and no handle time yet: a minute per caller is assumed.
+        assert (await heard(first, 4))[:4] == ["zh/queue_next", "zh/queue_wait_before",
+                                               "zh/say/yi", "zh/queue_wait_after"]
+        assert (await heard(second, 6))[:6] == [
+            "zh/queue_ahead_before", "zh/say/yi", "zh/queue_ahead_after",
+            "zh/queue_wait_before", "zh/say/er", "zh/queue_wait_after"]
+    finally:
+        await engine.stop()
+
+
+async def test_a_caller_at_max_wait_keeps_their_place_and_is_called_back(
+        settings: Settings, redis: Redis, tmp_path: Path) -> None:
+    from tests.integration.helpers import Phone
+
+    text = ROUTING.replace("prompts:\n", """prompts:
+  queue_callback_offer: {text: {zh: 如需保留排队位置并由我们回电请按1。}}
+  queue_callback_confirmed: {text: {zh: 好的轮到您时我们会回电。}}
+""").replace("    ring_timeout: 5s\n",
+             "    ring_timeout: 5s\n    max_wait: {after: 2s, then: callback}\n", 1) \
+        + "backends:\n  callback_trunk: Local/{number}@sim-customer\n"
+    engine, tap = await engine_for(settings, redis, text, tmp_path)
+    try:
+        first = await caller(engine, "13600000081")
+        await waiting(engine, first)
+        await Phone(engine, first).answer("zh/queue_callback_offer", "1")
+        await tap.wait_for(lambda m: m.get("Event") == "Hangup"
+                           and m.get("Uniqueid") == first, timeout=15)
+        kept = await engine.routing.call(first)
+        assert (kept["state"], kept["callback"]) == ("waiting", "13600000081")
+        second = await caller(engine, "13600000082")  # on the line, but arrived later
+        await waiting(engine, second)
+
+        await ready(engine, "2003")
+        # The first caller is called back (the callback carries their call's id) and
+        # put through to the agent before the caller who is still on the line.
+        answered = await tap.wait_for(lambda m: m.get("Event") == "DialEnd"
+                                      and m.get("Uniqueid") == first
+                                      and m.get("DialStatus") == "ANSWER", timeout=20)
+        assert "2003@sim-agent" in answered["DestChannel"]
+        assert rings_of(tap, second) == []
+        await ready(engine, "2004")
+        assert await rung(tap, second) == "2004"
+        record = await engine.call_log.record(first)
+        assert record["outcome"].startswith("kept in queue billing for a callback")
+    finally:
+        await engine.stop()

@@ -1,0 +1,73 @@
+"""Callers who took the offer, at the maximum wait, to be called back without losing
+their place. When the matcher gives one of them an agent, the customer is called on the
+callback trunk and, once they answer, the agent's phone rings.
+
+The callback's channel gets the original call's id: events about it (the agent
+answering, the hangup, a customer who does not answer) land on the same call record,
+statistics and wrap-up as any connected caller's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+
+from agents.state import Move, MoveRefused
+from config.model import HotlineConfig
+from pbx.ami import AmiError
+from pbx.originate import AmiOriginator
+from routing.decide import WaitingCall
+from routing.store import RoutingStore
+
+log = logging.getLogger(__name__)
+
+CONNECT_CONTEXT = "hotline-connect"
+ATTEMPTS = 3  # a customer who misses this many callbacks leaves the line
+
+
+class CallbackInLine:
+    def __init__(self, originator: AmiOriginator, store: RoutingStore,
+                 clock: Callable[[], float], wake_matching: Callable[[], None]) -> None:
+        self.originator = originator
+        self.store = store
+        self.clock = clock
+        self.wake_matching = wake_matching
+
+    async def place(self, config: HotlineConfig, call: WaitingCall, agent_id: str,
+                    fields: dict[str, str]) -> None:
+        agent, rules = config.agents[agent_id], config.queues.get(call.queue)
+        ring = rules.ring_timeout if rules is not None else 15
+        number = fields["callback"]
+        try:
+            await self.originator.originate(
+                config.backends.callback_trunk.format(number=number), context=CONNECT_CONTEXT,
+                exten="s", caller_id=f'"{config.name}" <{config.numbers.unified}>',
+                channel_id=call.call_id, timeout=config.sampling.ring_for, variables={
+                    "HOTLINE_AGENT_ID": agent_id, "HOTLINE_AGENT_DIAL": agent.endpoint,
+                    "HOTLINE_RING_TIMEOUT": f"{ring:g}", "HOTLINE_QUEUE": call.queue,
+                    "HOTLINE_VIP_TIER": call.tier, "HOTLINE_CALLER_NUMBER": number,
+                    "HOTLINE_MENU_PATH": fields.get("menu_path", ""),
+                    "HOTLINE_CALLBACK": "yes"})
+        except AmiError as exc:
+            await self.missed(call.call_id, f"not placed: {exc}")
+            return
+        log.info("call %s: calling %s back for agent %s", call.call_id, number, agent_id)
+
+    async def missed(self, call_id: str, reason: str) -> None:
+        """The customer did not answer the callback (or it could not be placed): the
+        agent is free again, and the customer keeps their place for another try."""
+        fields = await self.store.call(call_id)
+        if not fields.get("callback") or fields.get("state") != "offered":
+            return
+        agent_id = fields.get("agent", "")
+        with contextlib.suppress(MoveRefused):
+            await self.store.apply(agent_id, Move.CANCEL_OFFER, self.clock(), call_id=call_id)
+        tries = await self.store.callback_missed(call_id)
+        if tries < ATTEMPTS and await self.store.requeue(call_id, fields.get("queue", "")):
+            log.info("call %s: callback %d missed (%s); still in line", call_id, tries, reason)
+        else:
+            await self.store.leave(call_id, fields.get("queue", ""))
+            log.warning("call %s: callback missed %d times (%s); left the line", call_id,
+                        tries, reason)
+        self.wake_matching()
