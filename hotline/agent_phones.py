@@ -1,8 +1,11 @@
-"""Agents' PJSIP endpoints follow the live config: written for Asterisk to include, and
-reloaded, whenever a version changes them."""
+"""Agents' phones follow the live config: their PJSIP endpoints are written for Asterisk
+to include and reloaded whenever a version changes them, and each agent's dial string is
+an Asterisk global (`HOTLINE_PHONE_<agent id>`), so connecting a caller is one
+`Redirect` to `hotline-connect,<ring seconds>-<agent id>` with nothing set before it."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -19,6 +22,9 @@ class AgentPhones:
         self.path = path  # None: the operator manages the phones' endpoints
         self.secret_key = secret_key
         self.unloaded = False  # written, but Asterisk has not reloaded it yet
+        # True once this AMI session set every agent's dial string (a restarted Asterisk
+        # has none): until then callers are connected the slower way.
+        self.dial_strings_ready = False
 
     def write(self, config: HotlineConfig) -> None:
         if self.path is None:
@@ -41,3 +47,23 @@ class AgentPhones:
         except AmiError as exc:
             log.warning("agents' phones written to %s, but PJSIP did not reload: %s",
                         self.path, exc)
+
+    async def publish_dial_strings(self, config: HotlineConfig) -> None:
+        actions = [self.ami.send_action({"Action": "Setvar", "Variable": dial_variable(agent_id),
+                                         "Value": agent.endpoint})
+                   for agent_id, agent in config.agents.items()]
+        try:
+            await asyncio.gather(*actions)
+        except AmiError as exc:
+            self.dial_strings_ready = False
+            log.warning("agents' dial strings not set in Asterisk (%s); connecting the "
+                        "slower way until the next login", exc)
+            return
+        self.dial_strings_ready = True
+
+    def connection_lost(self) -> None:
+        self.dial_strings_ready = False
+
+
+def dial_variable(agent_id: str) -> str:
+    return f"HOTLINE_PHONE_{agent_id}"

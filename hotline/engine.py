@@ -89,7 +89,8 @@ class Engine:
                                 lambda: self.live.config.calendar.timezone,
                                 QueueLog(settings.queue_log, clock))
         self.queues = Queues(self.ami, self.routing, lambda: self.live.config, clock,
-                             on_served=self.surveys.served_call_ended, stats=self.stats)
+                             on_served=self.surveys.served_call_ended, stats=self.stats,
+                             dial_strings_set=lambda: self.phones.dial_strings_ready)
         # Tests of the telephony path may run a menu of their own instead of the YAML's.
         self.billing = Billing(redis, settings)
         self.recordings = RecordingIndex(redis, settings.key_prefix)
@@ -167,12 +168,14 @@ class Engine:
                     self._spawn(self.queues.callbacks.missed(channel_id,
                                                              f"not answered (cause {reason})"))
             case AmiLost(reason=reason):
+                self.phones.connection_lost()
                 self.agi.everything_gone(f"lost Asterisk: {reason}")
             case AmiConnected(reconnect=reconnect):
                 if reconnect:
                     self._spawn(self._resync())
                 self._spawn(self._sweep_recordings())
                 self._spawn(self.phones.reload())
+                self._spawn(self.phones.publish_dial_strings(self.live.config))
         for listener in self.listeners:
             listener(event)
 
@@ -259,6 +262,7 @@ class Engine:
         await asyncio.to_thread(self.phones.write, config)
         if self.ami.state is ConnectionState.UP:  # else: at the next login
             await self.phones.reload()
+            await self.phones.publish_dial_strings(config)
 
     async def _to_person(self, line: CallControl, why: str) -> None:
         try:

@@ -18,10 +18,11 @@ from typing import Any
 from agents.state import Move, MoveRefused
 from config.model import HotlineConfig
 from config.queues import Queue
-from hotline.callback_in_line import CONNECT_CONTEXT, CallbackInLine
+from hotline.callback_in_line import CallbackInLine
+from hotline.connecting import Connector
 from hotline.queue_reporting import QueueReporting
 from hotline.queue_stats import QueueStats
-from pbx.ami import AmiConnection, AmiError
+from pbx.ami import AmiConnection
 from pbx.originate import AmiOriginator
 from pbx.ports import Call, CallControl, CallGone
 from quality.sampling import ServedCall
@@ -59,10 +60,13 @@ class Queues:
                  config: Callable[[], HotlineConfig], clock: Callable[[], float],
                  tick: float = 1.0,
                  on_served: Callable[[ServedCall], Awaitable[None]] | None = None,
-                 stats: QueueStats | None = None) -> None:
+                 stats: QueueStats | None = None,
+                 dial_strings_set: Callable[[], bool] = lambda: False) -> None:
         self.stats = stats
         self.report = QueueReporting(stats, store, config, clock, self.position)
         self.callbacks = CallbackInLine(AmiOriginator(ami), store, clock, self.wake)
+        self.connector = Connector(ami, store, self.report, self.callbacks, clock, self.wake,
+                                   dial_strings_set, self._spawn)
         # Called when an agent-served call ends (the satisfaction sample starts there).
         self.on_served = on_served
         self.ami = ami
@@ -74,6 +78,9 @@ class Queues:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._matcher: asyncio.Task[None] | None = None
         self._stopping = False
+        # What the connect needs of callers waiting in this process, so connecting them
+        # costs no read from Redis: call id -> channel, number, menu path.
+        self._here: dict[str, dict[str, str]] = {}
 
     def start(self) -> None:
         self._stopping = False
@@ -110,6 +117,8 @@ class Queues:
         # nothing else (overflow, a warning) happens while it does.
         last_announced = self.clock()
         warned = stayed = False  # stayed: declined a callback, waits on past max wait
+        self._here[call.call_id] = {"channel": call.channel, "number": call.caller_number,
+                                    "menu_path": menu_path or ""}
         await self.store.join(WaitingCall(call.call_id, queue, arrived, tier, boost),
                               call.channel, call.caller_number, menu_path)
         self.wake()
@@ -163,6 +172,8 @@ class Queues:
             await self.store.leave(call.call_id, queue)
             await self.report.abandoned(call.call_id, queue, tier, arrived)
             return WaitOutcome("gone")
+        finally:
+            self._here.pop(call.call_id, None)
 
     def _starving(self, call_id: str, queue: str, tier: str, arrived: float) -> bool:
         """Close to the tier's guaranteed wait and still waiting: warned before the
@@ -256,7 +267,11 @@ class Queues:
             agent_id = await self._reserve_best(config.queues[call.queue], call, now, free)
             if agent_id is not None:
                 made += 1
-                self._spawn(self._connect(config, call, agent_id))
+                here = self._here.get(call.call_id)
+                if here is not None:  # on the line in this process: rung right now
+                    self.connector.ring_now(config, call, agent_id, here)
+                else:
+                    self._spawn(self.connector.connect(config, call, agent_id))
         return made
 
     async def _reserve_best(self, rules: Queue, call: WaitingCall, now: float,
@@ -271,41 +286,6 @@ class Queues:
             if outcome is Reserved.YES:
                 return chosen.agent_id
         return None
-
-    async def _connect(self, config: HotlineConfig, call: WaitingCall, agent_id: str) -> None:
-        fields = await self.store.call(call.call_id)
-        if fields.get("callback"):  # the caller hung up to be called back: call them now
-            await self.callbacks.place(config, call, agent_id, fields)
-            return
-        agent, rules = config.agents[agent_id], config.queues.get(call.queue)
-        ring = rules.ring_timeout if rules is not None else 15
-        channel = fields["channel"]
-        # The screen pop's details, then the move to the agent's phone. All are sent at
-        # once: Asterisk runs one AMI session's actions in order, so the Redirect comes
-        # last without waiting for each answer (a round trip each).
-        screen_pop = {"HOTLINE_AGENT_ID": agent_id, "HOTLINE_AGENT_DIAL": agent.endpoint,
-                      "HOTLINE_RING_TIMEOUT": f"{ring:g}", "HOTLINE_QUEUE": call.queue,
-                      "HOTLINE_VIP_TIER": call.tier,
-                      "HOTLINE_CALLER_NUMBER": fields.get("number", ""),
-                      "HOTLINE_MENU_PATH": fields.get("menu_path", "")}
-        actions: list[dict[str, str | int]] = [
-            {"Action": "Setvar", "Channel": channel, "Variable": name, "Value": value}
-            for name, value in screen_pop.items()]
-        actions.append({"Action": "Redirect", "Channel": channel, "Context": CONNECT_CONTEXT,
-                        "Exten": "s", "Priority": 1})
-        try:
-            await asyncio.gather(*(self.ami.send_action(a) for a in actions))
-        except AmiError as exc:
-            log.warning("could not ring agent %s for call %s (%s); back in line",
-                        agent_id, call.call_id, exc)
-            await self.store.requeue(call.call_id, call.queue)
-            with contextlib.suppress(MoveRefused):
-                await self.store.apply(agent_id, Move.CANCEL_OFFER, self.clock())
-            self.wake()
-            return
-        log.info("call %s: ringing agent %s (%s) from queue %s", call.call_id, agent_id,
-                 agent.endpoint, call.queue)
-        await self.report.ringing(call.call_id)
 
     # --- outcomes from AMI ----------------------------------------------------------
 

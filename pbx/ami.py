@@ -17,7 +17,7 @@ import asyncio
 import itertools
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -232,6 +232,13 @@ class AmiConnection:
         Raises AmiDisconnected without a session, AmiTimeout, and (with `check`)
         AmiActionFailed when Asterisk answers with an error.
         """
+        return await self.start_action(fields, timeout=timeout, check=check)
+
+    def start_action(self, fields: ActionFields, *, timeout: float | None = None,
+                     check: bool = True) -> Awaitable[AmiResponse]:
+        """Write the action now and return its answer to await: for a caller that must
+        not yield before the action is on the wire (connecting a caller to an agent).
+        Raises AmiDisconnected at once without a session."""
         protocol = self._protocol
         if protocol is None or (self.state is not ConnectionState.UP
                                 and fields.get("Action") != "Login"):
@@ -240,6 +247,11 @@ class AmiConnection:
         future: asyncio.Future[AmiResponse] = asyncio.get_running_loop().create_future()
         self._pending[action_id] = _Pending(future)
         protocol.write(encode_action({**fields, "ActionID": action_id}))
+        return self._answer(fields, action_id, future, timeout, check)
+
+    async def _answer(self, fields: ActionFields, action_id: str,
+                      future: asyncio.Future[AmiResponse], timeout: float | None,
+                      check: bool) -> AmiResponse:
         try:
             response = await asyncio.wait_for(
                 future, timeout if timeout is not None else self.settings.action_timeout)

@@ -1,0 +1,113 @@
+"""Connecting a caller to the agent the matcher reserved: the move to `hotline-connect`
+and the screen pop's channel variables, or, for a caller kept in line for a callback,
+the call back.
+
+A caller waiting in this process is rung without yielding to the event loop: the
+actions are on the wire the moment the reservation returns. One waiting in another
+engine process is read from Redis first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from agents.state import Move, MoveRefused
+from config.model import HotlineConfig
+from hotline.callback_in_line import CONNECT_CONTEXT, CallbackInLine
+from hotline.queue_reporting import QueueReporting
+from pbx.ami import AmiConnection, AmiError, AmiResponse
+from routing.decide import WaitingCall
+from routing.store import RoutingStore
+
+log = logging.getLogger(__name__)
+
+Action = dict[str, str | int]
+
+
+class Connector:
+    def __init__(self, ami: AmiConnection, store: RoutingStore, report: QueueReporting,
+                 callbacks: CallbackInLine, clock: Callable[[], float],
+                 wake_matching: Callable[[], None], dial_strings_set: Callable[[], bool],
+                 spawn: Callable[[Awaitable[Any]], None]) -> None:
+        self.ami = ami
+        self.store = store
+        self.report = report
+        self.callbacks = callbacks
+        self.clock = clock
+        self.wake_matching = wake_matching
+        self.dial_strings_set = dial_strings_set  # True: Asterisk holds the dial strings
+        self.spawn = spawn
+
+    def ring_now(self, config: HotlineConfig, call: WaitingCall, agent_id: str,
+                 fields: dict[str, str]) -> None:
+        """Write the move to the agent's phone before returning; the screen pop's
+        details follow once Asterisk has taken it, so they never delay the ring."""
+        first, then = self.actions(config, call, agent_id, fields)
+        try:
+            answers = [self.ami.start_action(a) for a in first]
+        except AmiError as exc:
+            self.spawn(self._not_rung(call, agent_id, exc))
+            return
+        self.spawn(self._settle(config, call, agent_id, answers, then))
+
+    async def connect(self, config: HotlineConfig, call: WaitingCall, agent_id: str) -> None:
+        """A caller this process does not hold: their details come from Redis."""
+        fields = await self.store.call(call.call_id)
+        if fields.get("callback"):  # the caller hung up to be called back: call them now
+            await self.callbacks.place(config, call, agent_id, fields)
+            return
+        self.ring_now(config, call, agent_id, fields)
+
+    def actions(self, config: HotlineConfig, call: WaitingCall, agent_id: str,
+                fields: dict[str, str]) -> tuple[list[Action], list[Action]]:
+        """What to send at once (Asterisk runs one AMI session's actions in order), and
+        what after. With the agents' dial strings in Asterisk, the Redirect alone names
+        the ring time and the agent in its extension, and the screen pop's details
+        follow while the phone rings; without, they all go before the Redirect."""
+        agent, rules = config.agents[agent_id], config.queues.get(call.queue)
+        ring = math.ceil(rules.ring_timeout if rules is not None else 15)
+        channel = fields["channel"]
+        screen_pop = {"HOTLINE_AGENT_ID": agent_id, "HOTLINE_QUEUE": call.queue,
+                      "HOTLINE_VIP_TIER": call.tier,
+                      "HOTLINE_CALLER_NUMBER": fields.get("number", ""),
+                      "HOTLINE_MENU_PATH": fields.get("menu_path", "")}
+        if not self.dial_strings_set():
+            screen_pop |= {"HOTLINE_AGENT_DIAL": agent.endpoint,
+                           "HOTLINE_RING_TIMEOUT": str(ring)}
+        setvars: list[Action] = [
+            {"Action": "Setvar", "Channel": channel, "Variable": name, "Value": value}
+            for name, value in screen_pop.items()]
+        if self.dial_strings_set():
+            return [{"Action": "Redirect", "Channel": channel, "Context": CONNECT_CONTEXT,
+                     "Exten": f"{ring}-{agent_id}", "Priority": 1}], setvars
+        return [*setvars, {"Action": "Redirect", "Channel": channel,
+                           "Context": CONNECT_CONTEXT, "Exten": "s", "Priority": 1}], []
+
+    async def _settle(self, config: HotlineConfig, call: WaitingCall, agent_id: str,
+                      answers: list[Awaitable[AmiResponse]], then: list[Action]) -> None:
+        try:
+            await asyncio.gather(*answers)
+        except AmiError as exc:
+            await self._not_rung(call, agent_id, exc)
+            return
+        try:
+            await asyncio.gather(*(self.ami.send_action(a) for a in then))
+        except AmiError as exc:  # ringing all the same; the agent's screen lacks details
+            log.warning("call %s: screen pop for agent %s incomplete: %s", call.call_id,
+                        agent_id, exc)
+        log.info("call %s: ringing agent %s (%s) from queue %s", call.call_id, agent_id,
+                 config.agents[agent_id].endpoint, call.queue)
+        await self.report.ringing(call.call_id)
+
+    async def _not_rung(self, call: WaitingCall, agent_id: str, exc: Exception) -> None:
+        log.warning("could not ring agent %s for call %s (%s); back in line", agent_id,
+                    call.call_id, exc)
+        await self.store.requeue(call.call_id, call.queue)
+        with contextlib.suppress(MoveRefused):
+            await self.store.apply(agent_id, Move.CANCEL_OFFER, self.clock())
+        self.wake_matching()
