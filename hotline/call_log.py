@@ -76,18 +76,6 @@ class CallLog:
             args=[instance_id, self.ttl, self._now_ms(), call.call_id, call.channel,
                   call.caller_number, call.caller_name, call.dialled_number]))
 
-    async def opened(self, call: Call, instance_id: str) -> None:
-        keys = self.keys(call.call_id)
-        async with self.redis.pipeline(transaction=True) as tx:
-            tx.hset(keys.record, mapping={
-                "call_id": call.call_id, "channel": call.channel,
-                "caller_number": call.caller_number, "caller_name": call.caller_name,
-                "dialled_number": call.dialled_number, "instance": instance_id})
-            # A caller back from an unanswered agent arrives again: same call, same start.
-            tx.hsetnx(keys.record, "started", self._now_ms())
-            tx.expire(keys.record, self.ttl)
-            await tx.execute()
-
     async def step(self, call_id: str, command: str, result: AgiResult | None,
                    error: str = "") -> None:
         entry: dict[str, Any] = {"at": self._now_ms(), "command": command}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections.abc import Callable
 
 from agents.state import Move, MoveRefused
@@ -37,7 +38,7 @@ class CallbackInLine:
     async def place(self, config: HotlineConfig, call: WaitingCall, agent_id: str,
                     fields: dict[str, str]) -> None:
         agent, rules = config.agents[agent_id], config.queues.get(call.queue)
-        ring = rules.ring_timeout if rules is not None else 15
+        ring = math.ceil(rules.ring_timeout if rules is not None else 15)
         number = fields["callback"]
         try:
             await self.originator.originate(
@@ -45,7 +46,7 @@ class CallbackInLine:
                 exten="s", caller_id=f'"{config.name}" <{config.numbers.unified}>',
                 channel_id=call.call_id, timeout=config.sampling.ring_for, variables={
                     "HOTLINE_AGENT_ID": agent_id, "HOTLINE_AGENT_DIAL": agent.endpoint,
-                    "HOTLINE_RING_TIMEOUT": f"{ring:g}", "HOTLINE_QUEUE": call.queue,
+                    "HOTLINE_RING_TIMEOUT": str(ring), "HOTLINE_QUEUE": call.queue,
                     "HOTLINE_VIP_TIER": call.tier, "HOTLINE_CALLER_NUMBER": number,
                     "HOTLINE_MENU_PATH": fields.get("menu_path", ""),
                     "HOTLINE_CALLBACK": "yes"})

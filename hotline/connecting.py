@@ -71,18 +71,18 @@ class Connector:
         follow while the phone rings; without, they all go before the Redirect."""
         agent, rules = config.agents[agent_id], config.queues.get(call.queue)
         ring = math.ceil(rules.ring_timeout if rules is not None else 15)
-        channel = fields["channel"]
+        channel, fast = fields["channel"], self.dial_strings_set()
         screen_pop = {"HOTLINE_AGENT_ID": agent_id, "HOTLINE_QUEUE": call.queue,
                       "HOTLINE_VIP_TIER": call.tier,
                       "HOTLINE_CALLER_NUMBER": fields.get("number", ""),
                       "HOTLINE_MENU_PATH": fields.get("menu_path", "")}
-        if not self.dial_strings_set():
+        if not fast:
             screen_pop |= {"HOTLINE_AGENT_DIAL": agent.endpoint,
                            "HOTLINE_RING_TIMEOUT": str(ring)}
         setvars: list[Action] = [
             {"Action": "Setvar", "Channel": channel, "Variable": name, "Value": value}
             for name, value in screen_pop.items()]
-        if self.dial_strings_set():
+        if fast:
             return [{"Action": "Redirect", "Channel": channel, "Context": CONNECT_CONTEXT,
                      "Exten": f"{ring}-{agent_id}", "Priority": 1}], setvars
         return [*setvars, {"Action": "Redirect", "Channel": channel,
@@ -109,5 +109,6 @@ class Connector:
                     call.call_id, exc)
         await self.store.requeue(call.call_id, call.queue)
         with contextlib.suppress(MoveRefused):
-            await self.store.apply(agent_id, Move.CANCEL_OFFER, self.clock())
+            await self.store.apply(agent_id, Move.CANCEL_OFFER, self.clock(),
+                                   call_id=call.call_id)
         self.wake_matching()

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 # Hold is played in one-second pieces so that a new config version, an overflow or the
 # end of the maximum wait is acted on within a second.
 ANNOUNCEMENT = "queue-periodic-announce"
-HOLD_PIECE = "silence/1"
+HOLD_PIECE = 1.0  # seconds
 # Past this share of the tier's guaranteed wait, a caller nobody can take is a warning.
 STARVATION_SHARE = 0.8
 
@@ -162,7 +162,7 @@ class Queues:
                     else:
                         await line.play(ANNOUNCEMENT)
                 else:
-                    await line.play(HOLD_PIECE)
+                    await line.hold(rules.hold_music, HOLD_PIECE)
         except CallGone:
             state = (await self.store.call(call.call_id)).get("state")
             if state in ("offered", "connected"):

@@ -25,6 +25,9 @@ from pbx.ports import Call, CallGone, Digits
 _NO_CHANNEL = re.compile(r"no such channel|does not exist|not found|channel not specified",
                          re.IGNORECASE)
 
+# Commands that leave hold music playing (every other one plays or ends something).
+_KEEP_MUSIC = ("SET MUSIC", "WAIT FOR DIGIT")
+
 # (command line, result or None when it failed, reason when it failed)
 CommandObserver = Callable[[str, AgiResult | None, str], Awaitable[None]]
 
@@ -91,6 +94,7 @@ class AgiCall:
         self._observer = observer
         self._gone_reason: str | None = None
         self._in_flight: set[str] = set()
+        self._music: str | None = None  # the hold music class playing now, if any
 
     @property
     def is_gone(self) -> bool:
@@ -111,6 +115,8 @@ class AgiCall:
         `secret`, observers see the result's digits masked."""
         if self._gone_reason is not None:
             raise CallGone(self._gone_reason)
+        if not line.startswith(_KEEP_MUSIC):
+            self._music = None  # a prompt or a hangup ends the hold music
         command_id = self._calls.next_command_id()
         future: asyncio.Future[AgiResult] = asyncio.get_running_loop().create_future()
         self._calls.commands[command_id] = _Command(self, future, line)
@@ -189,6 +195,12 @@ class AgiCall:
         await self._action({"Action": "MixMonitorMute", "Channel": self.call.channel,
                             "Direction": "both", "State": 1 if muted else 0})
         await self._observe("RECORDING MUTED" if muted else "RECORDING RESUMED", None, "")
+
+    async def hold(self, music_class: str, seconds: float) -> None:
+        if self._music != music_class:
+            await self.run(agi.command("SET MUSIC", "ON", music_class))
+            self._music = music_class
+        await self.run(agi.command("WAIT FOR DIGIT", int(seconds * 1000)))
 
     async def record_voice(self, path: str, *, max_seconds: float) -> bool:
         # Not AGI RECORD FILE: on Asterisk 22 it wrote no audio from a Local channel's

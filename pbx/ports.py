@@ -71,6 +71,10 @@ class CallControl(Protocol):
     async def mute_recording(self, muted: bool) -> None:
         """Write silence into the recording while a caller types a secret."""
 
+    async def hold(self, music_class: str, seconds: float) -> None:
+        """Hold music (a music-on-hold class) for up to `seconds`; it plays on across
+        calls to `hold`, until a prompt is played."""
+
     async def record_voice(self, path: str, *, max_seconds: float) -> bool:
         """After a beep, record what the caller says into `path` (as Asterisk sees it,
         without extension; a WAV is written) until `#`, a hangup, or `max_seconds`.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any, cast
 
 import pytest
@@ -165,6 +165,10 @@ class RecordingAmi:
 
     async def send_action(self, fields: dict[str, Any], **_: Any) -> None:
         self.actions.append(dict(fields))
+
+    def start_action(self, fields: dict[str, Any], **_: Any) -> Awaitable[None]:
+        self.actions.append(dict(fields))
+        return asyncio.sleep(0)
 
 
 def one_queue_hotline(agents: dict[str, Agent]) -> HotlineConfig:

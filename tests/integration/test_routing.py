@@ -262,6 +262,11 @@ async def test_waiting_callers_hear_their_place_in_line_and_expected_wait(
         assert (await heard(second, 6))[:6] == [
             "zh/queue_ahead_before", "zh/say/yi", "zh/queue_ahead_after",
             "zh/queue_wait_before", "zh/say/er", "zh/queue_wait_after"]
+        # Between announcements, hold music: started once, and kept through the waits.
+        commands = [s["command"] for s in await engine.call_log.steps(second)]
+        assert commands.count("SET MUSIC ON default") >= 1
+        music = commands.index("SET MUSIC ON default")
+        assert commands[music + 1] == "WAIT FOR DIGIT 1000"
     finally:
         await engine.stop()
 
