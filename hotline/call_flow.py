@@ -15,7 +15,7 @@ from redis.exceptions import RedisError
 
 from hotline.agent_desk import AgentDesk
 from hotline.live_config import LiveConfig
-from hotline.queueing import ANNOUNCEMENT, Announcer, CallbackOffer, Queues
+from hotline.queueing import ANNOUNCEMENT, Announcer, CallbackOffer, MessageTaker, Queues
 from hotline.surveys import Surveys
 from ivr.announcements import place_in_line
 from ivr.billing import BillingBackend, BillingUnavailable
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 TIERS = {"diamond", "gold", "silver", "normal"}
 CALLBACK_OFFER, CALLBACK_CONFIRMED = "queue_callback_offer", "queue_callback_confirmed"
+MESSAGE_PROMPT = "queue_message"
 
 
 class CallFlow:
@@ -159,7 +160,8 @@ class CallFlow:
         outcome = await self.queues.wait(line, queue, tier=tier, boost=boost,
                                          arrived_at=arrived_at, menu_path=menu_path,
                                          announce=self._place_in_line(language),
-                                         offer_callback=self._callback_offer(language))
+                                         offer_callback=self._callback_offer(language),
+                                         take_message=self._message_taker(language))
         if outcome.kind == "menu":
             return f"left queue {queue} ({outcome.reason})", outcome.node
         if outcome.kind == "person":
@@ -169,6 +171,8 @@ class CallFlow:
             return f"to an agent from queue {queue}", None
         if outcome.kind == "callback":
             return f"kept in queue {queue} for a callback", None
+        if outcome.kind == "message":
+            return f"left a message from queue {queue}: {outcome.reason}", None
         return f"caller left queue {queue}", None
 
     def _place_in_line(self, language: str) -> Announcer:
@@ -187,6 +191,26 @@ class CallFlow:
                 await line.play(self.prompts.path(config, name, lang) if kind == "prompt"
                                 else self.prompts.word(lang, name))
         return announce
+
+    def _message_taker(self, language: str) -> MessageTaker | None:
+        """At the maximum wait with `then: voicemail`: the caller hears `queue_message`
+        and speaks after the beep; the message is kept with the recordings."""
+        if MESSAGE_PROMPT not in self.live.config.prompts:
+            return None
+
+        async def take(line: CallControl, queue: str) -> str | None:
+            config = self.live.config
+            day = dt.datetime.fromtimestamp(self.clock(), dt.UTC).date().isoformat()
+            folder = f"messages/{day}/{queue}"
+            await asyncio.to_thread((self.recordings_local / folder).mkdir, parents=True,
+                                    exist_ok=True)
+            await line.play(self.prompts.path(config, MESSAGE_PROMPT,
+                                              language or config.languages.default))
+            if not await line.record_voice(f"{self.recordings_dir}/{folder}/"
+                                           f"{line.call.call_id}", max_seconds=120):
+                return None
+            return f"{folder}/{line.call.call_id}.wav"
+        return take
 
     def _callback_offer(self, language: str) -> CallbackOffer | None:
         """At the maximum wait, when the YAML words the offer: press 1 to hang up and be

@@ -46,6 +46,9 @@ Announcer = Callable[[CallControl, int | None, float | None], Awaitable[None]]
 # Offers a caller at the maximum wait to be called back, keeping their place; True when
 # they took it (and heard it confirmed).
 CallbackOffer = Callable[[CallControl], Awaitable[bool]]
+# Takes a spoken message from a caller at the maximum wait (`then: voicemail`); returns
+# where it was kept, or None when none could be taken.
+MessageTaker = Callable[[CallControl, str], Awaitable[str | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +108,8 @@ class Queues:
     async def wait(self, line: CallControl, queue: str, *, tier: str, boost: int,
                    arrived_at: float | None = None, menu_path: str | None = None,
                    announce: Announcer | None = None,
-                   offer_callback: CallbackOffer | None = None) -> WaitOutcome:
+                   offer_callback: CallbackOffer | None = None,
+                   take_message: MessageTaker | None = None) -> WaitOutcome:
         """Hold the caller in `queue` until an agent is being rung for them, or the
         queue's rules send them elsewhere. Returns how the wait ended."""
         call = line.call
@@ -138,6 +142,16 @@ class Queues:
                         return WaitOutcome("callback", "called back when an agent is free")
                     stayed = True
                     continue
+                if exit_now == "max wait" and take_message is not None and \
+                        self._then(queue) == "voicemail":
+                    await self.store.leave(call.call_id, queue)
+                    await self.report.left(call.call_id, queue, tier, exit_now)
+                    kept = await take_message(line, queue)
+                    if kept is not None:
+                        with contextlib.suppress(CallGone):
+                            await line.hang_up()
+                        return WaitOutcome("message", kept)
+                    return WaitOutcome("person", "no message could be taken")
                 if exit_now is not None:
                     moved = await self._follow_rule(call, queue, exit_now)
                     if moved is None:

@@ -218,7 +218,9 @@ class AgiCall:
             while (left := deadline - asyncio.get_running_loop().time()) > 0:
                 pressed = await self.run(agi.command("WAIT FOR DIGIT", int(left * 1000)))
                 if not pressed.ok or pressed.key in ("#", ""):
-                    break  # done, hung up, or as long as a comment may be
+                    break  # done, or as long as a message may be
+        except CallGone:
+            pass  # hanging up is how many callers finish: the file has what they said
         finally:
             stop: dict[str, str | int] = {"Action": "StopMixMonitor",
                                           "Channel": self.call.channel}

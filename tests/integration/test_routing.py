@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from hotline.settings import Settings
 from hotline.simulate import SimulatedCaller, place_call
 from ivr.billing_redis import RedisBilling
 from tests.conftest import EventTap
-from tests.integration.helpers import engine_for
+from tests.integration.helpers import engine_for, wait_ended
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
 
@@ -305,5 +306,27 @@ async def test_a_caller_at_max_wait_keeps_their_place_and_is_called_back(
         assert await rung(tap, second) == "2004"
         record = await engine.call_log.record(first)
         assert record["outcome"].startswith("kept in queue billing for a callback")
+    finally:
+        await engine.stop()
+
+
+async def test_a_caller_at_max_wait_can_leave_a_message(
+        settings: Settings, redis: Redis, tmp_path: Path) -> None:
+    text = ROUTING.replace("prompts:\n", """prompts:
+  queue_message: {text: {zh: 请在提示音后留言。}}
+""").replace("    ring_timeout: 5s\n",
+             "    ring_timeout: 5s\n    max_wait: {after: 2s, then: voicemail}\n", 1)
+    engine, _ = await engine_for(settings, redis, text, tmp_path)
+    try:
+        call_id = await caller(engine, "13600000091", stay=7)  # talks, then hangs up
+        record = await wait_ended(engine, call_id, timeout=30)
+        assert record["outcome"].startswith("left a message from queue billing: messages/")
+        message = Path(str(settings.recordings_dir)) / record["outcome"].split(": ")[1].split(
+            " (menu")[0]
+        seconds = float(subprocess.run(["soxi", "-D", str(message)], capture_output=True,
+                                       text=True, check=True).stdout)
+        assert seconds > 1.0, seconds
+        figures = await engine.stats.figures(engine.stats.day(), "billing")
+        assert (figures.offered, figures.timed_out, figures.abandoned) == (1, 1, 0)
     finally:
         await engine.stop()
