@@ -89,17 +89,17 @@ class RecordingKeeper:
 
     async def file(self, call_id: str, hung_up_ms: int, settle: float) -> None:
         steps = await self.call_log.steps(call_id)
+        routed = await self.routing.call(call_id)
         started = next((s for s in steps if s["command"].startswith("RECORDING STARTED ")),
                        None)
         if started is None:
             if await self.index.is_pending(call_id):  # expected, and never started
-                await self._store(call_id, hung_up_ms, None, steps, 0, "",
+                await self._store(call_id, routed, hung_up_ms, None, steps, 0, "",
                                   ["the recording did not start"])
             return
         await asyncio.sleep(settle)
         relative = Path(started["command"].split(" ", 2)[2]).relative_to(
             self.settings.recordings_dir_asterisk)
-        routed = await self.routing.call(call_id)
         root = Path(self.settings.recordings_dir)
         target = root / filed_path(relative.parts[0], routed.get("queue", ""), call_id)
         try:
@@ -110,14 +110,13 @@ class RecordingKeeper:
         # Measured from when the recording started, not from when the call arrived:
         # the time before MixMonitor answered is not the recording's to cover.
         issues = problems(facts, (hung_up_ms - int(started["at"])) / 1000)
-        await self._store(call_id, hung_up_ms, facts, steps, int(started["at"]), str(target),
-                          issues)
+        await self._store(call_id, routed, hung_up_ms, facts, steps, int(started["at"]),
+                          str(target), issues)
 
-    async def _store(self, call_id: str, hung_up_ms: int, facts: RecordingFacts | None,
-                     steps: list[dict[str, Any]], started_at: int, target: str,
-                     issues: list[str]) -> None:
+    async def _store(self, call_id: str, routed: dict[str, str], hung_up_ms: int,
+                     facts: RecordingFacts | None, steps: list[dict[str, Any]],
+                     started_at: int, target: str, issues: list[str]) -> None:
         record = await self.call_log.record(call_id)
-        routed = await self.routing.call(call_id)
         outcome = record.get("outcome", "")
         await self.index.store(call_id, {
             "call_id": call_id, "caller_number": record["caller_number"],
