@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 
 from config.model import HotlineConfig
 from hotline.call_log import CallLog
+from hotline.periodic import Periodic
 from hotline.settings import Settings
 from quality.recording_index import RecordingIndex
 from quality.recordings import (
@@ -44,18 +45,13 @@ class RecordingKeeper:
         self.settings = settings
         self.config = config
         self.clock = clock
-        self._purger: asyncio.Task[None] | None = None
-        self._stopping = False
+        self._purges = Periodic("retention purge", PURGE_EVERY, self._purge_round)
 
-    def start(self, purge_every: float = PURGE_EVERY) -> None:
-        self._stopping = False
-        self._purger = asyncio.ensure_future(self._purge_forever(purge_every))
+    def start(self) -> None:
+        self._purges.start()
 
     async def stop(self) -> None:
-        self._stopping = True
-        if self._purger is not None:
-            self._purger.cancel()
-            await asyncio.wait([self._purger], timeout=5)
+        await self._purges.stop()
 
     async def hung_up(self, call_id: str, settle: float = SETTLE) -> None:
         """The caller hung up (the menu may have ended long before, at an agent)."""
@@ -153,16 +149,10 @@ class RecordingKeeper:
                 break
         return deleted, kept
 
-    async def _purge_forever(self, every: float) -> None:
-        while not self._stopping:
-            try:
-                deleted, kept = await self.purge()
-                if deleted:
-                    log.info("retention: deleted %d recording(s), kept %d flagged",
-                             len(deleted), kept)
-            except (RedisError, OSError) as exc:
-                log.warning("retention purge failed (%s); next round", exc)
-            await asyncio.sleep(every)
+    async def _purge_round(self) -> None:
+        deleted, kept = await self.purge()
+        if deleted:
+            log.info("retention: deleted %d recording(s), kept %d flagged", len(deleted), kept)
 
 
 def mute_spans(steps: list[dict[str, Any]], start: int) -> list[tuple[float, float]]:

@@ -3,12 +3,12 @@ record the grade against the call's agent and queue."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
 
 from config.model import HotlineConfig
+from hotline.periodic import Periodic
 from pbx.ami import AmiError
 from pbx.originate import AmiOriginator
 from quality.callbacks import Callbacks, SurveyCallback
@@ -29,19 +29,13 @@ class Surveys:
         self.config = config
         self.clock = clock
         self.salt = salt
-        self.tick = tick
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
+        self._rounds = Periodic("callback round", tick, self._round)
 
     def start(self) -> None:
-        self._stopping = False
-        self._task = asyncio.ensure_future(self._run())
+        self._rounds.start()
 
     async def stop(self) -> None:
-        self._stopping = True
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.wait([self._task], timeout=5)
+        await self._rounds.stop()
 
     async def served_call_ended(self, call: ServedCall) -> None:
         config = self.config()
@@ -56,16 +50,11 @@ class Surveys:
             log.info("call %s sampled for a callback (%s), due at %.0f", call.call_id,
                      decision.reason, due)
 
-    async def _run(self) -> None:
-        while not self._stopping:
-            await asyncio.sleep(self.tick)
-            try:
-                now = self.clock()
-                await self.callbacks.rescue(now)
-                for job in await self.callbacks.take_due(now, now + PLACING_DEADLINE):
-                    await self._place(job)
-            except Exception:
-                log.exception("callback round failed; trying again")
+    async def _round(self) -> None:
+        now = self.clock()
+        await self.callbacks.rescue(now)
+        for job in await self.callbacks.take_due(now, now + PLACING_DEADLINE):
+            await self._place(job)
 
     async def _place(self, job: SurveyCallback) -> None:
         config = self.config()
