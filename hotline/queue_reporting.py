@@ -4,7 +4,7 @@ and the end of the conversation."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from config.model import HotlineConfig
 from hotline.queue_stats import QueueStats
@@ -15,20 +15,21 @@ from routing.store import RoutingStore
 
 class QueueReporting:
     def __init__(self, stats: QueueStats | None, store: RoutingStore,
-                 config: Callable[[], HotlineConfig], clock: Callable[[], float],
-                 position: Callable[[str, str], Awaitable[int]]) -> None:
+                 config: Callable[[], HotlineConfig], clock: Callable[[], float]) -> None:
         self.stats = stats  # None: nothing is counted (tests of other things, benches)
         self.store = store
         self.config = config
         self.clock = clock
-        self.position = position
 
     async def entered(self, call: Call, queue: str, tier: str) -> None:
         if self.stats is None:
             return
         await self.stats.count(queue, tier, {"offered": 1})
+        # Where a new caller joins, as app_queue logs it: the end of the line (one count
+        # on the hot path, not a read of every caller waiting).
+        position = await self.store.waiting_count(queue)
         self.stats.log.write(call.call_id, queue, "", "ENTERQUEUE", "", call.caller_number,
-                             await self.position(call.call_id, queue))
+                             position)
 
     async def left(self, call_id: str, queue: str, tier: str, why: str) -> None:
         if self.stats is None:

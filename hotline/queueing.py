@@ -66,7 +66,7 @@ class Queues:
                  stats: QueueStats | None = None,
                  dial_strings_set: Callable[[], bool] = lambda: False) -> None:
         self.stats = stats
-        self.report = QueueReporting(stats, store, config, clock, self.position)
+        self.report = QueueReporting(stats, store, config, clock)
         self.callbacks = CallbackInLine(AmiOriginator(ami), store, clock, self.wake)
         self.connector = Connector(ami, store, self.report, self.callbacks, clock, self.wake,
                                    dial_strings_set, self._spawn)

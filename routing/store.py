@@ -207,6 +207,9 @@ class RoutingStore:
     def waiting_key(self, queue: str) -> str:
         return f"{self.base}:waiting:{queue}"
 
+    async def waiting_count(self, queue: str) -> int:
+        return int(await self.redis.zcard(self.waiting_key(queue)))
+
     def call_key(self, call_id: str) -> str:
         return f"{self.base}:call:{call_id}"
 
