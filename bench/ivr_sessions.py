@@ -27,11 +27,11 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from hotline.billing.redis_store import RedisBilling
+from hotline.dev.local_redis import LocalRedis
 from hotline.engine import Engine
-from hotline.local_redis import LocalRedis
-from hotline.redis_client import connect
+from hotline.runtime.redis_client import connect
 from hotline.settings import Settings
-from ivr.billing_redis import RedisBilling
 from pbx.ami import AmiSettings
 from pbx.ami_codec import AmiDecoder, encode_action
 

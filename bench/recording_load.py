@@ -33,12 +33,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hotline import sandbox
+from hotline.dev import sandbox
+from hotline.dev.local_redis import LocalRedis
+from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.engine import Engine
-from hotline.local_redis import LocalRedis
-from hotline.redis_client import connect
+from hotline.runtime.redis_client import connect
 from hotline.settings import Settings
-from hotline.simulate import SimulatedCaller, place_call
 from pbx.events import AmiLost, PbxEvent
 
 CONFIG = Path(__file__).resolve().parent / "data" / "recording_load.yaml"

@@ -52,9 +52,9 @@ from redis.asyncio import Redis
 from agents.state import Move
 from config.model import HotlineConfig
 from config.queues import Agent, Queue, RelaxStep, Skill, TierRule, Vip
-from hotline.local_redis import LocalRedis
-from hotline.queueing import Queues
-from hotline.redis_client import connect
+from hotline.dev.local_redis import LocalRedis
+from hotline.queues.waiting import Queues
+from hotline.runtime.redis_client import connect
 from pbx.ami import AmiConnection
 from routing.decide import WaitingCall
 from routing.store import RoutingStore

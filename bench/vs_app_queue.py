@@ -60,10 +60,10 @@ from redis.asyncio import Redis
 
 from agents.state import Move
 from config.loader import check_text
-from hotline import sandbox
+from hotline.dev import sandbox
+from hotline.dev.local_redis import LocalRedis
 from hotline.engine import Engine
-from hotline.local_redis import LocalRedis
-from hotline.redis_client import connect
+from hotline.runtime.redis_client import connect
 from hotline.settings import Settings
 from pbx.ami import AmiConnection, AmiError, AmiSettings
 from pbx.ami_codec import ActionFields, Message

@@ -19,19 +19,19 @@ from redis.exceptions import RedisError
 
 from config.model import HotlineConfig
 from config.versions import ConfigVersions
-from hotline.agent_desk import AgentDesk
-from hotline.agent_phones import AgentPhones
-from hotline.billing import Billing
-from hotline.call_flow import CallFlow
-from hotline.call_log import CallLog
-from hotline.live_config import LiveConfig
-from hotline.prompts import build_prompts
-from hotline.queue_log import QueueLog
-from hotline.queue_stats import QueueStats
-from hotline.queueing import Queues
-from hotline.recording_keeper import RecordingKeeper
+from hotline.after_call.recording_keeper import RecordingKeeper
+from hotline.after_call.surveys import Surveys
+from hotline.billing.live_backend import Billing
+from hotline.calls.flow import CallFlow
+from hotline.calls.prompt_audio import build_prompts
+from hotline.calls.records import CallLog
+from hotline.desk.agent_desk import AgentDesk
+from hotline.desk.phones import AgentPhones
+from hotline.queues.queue_log import QueueLog
+from hotline.queues.stats import QueueStats
+from hotline.queues.waiting import Queues
+from hotline.runtime.live_config import LiveConfig
 from hotline.settings import Settings
-from hotline.surveys import Surveys
 from ivr.menu import Prompts
 from pbx.agi import AgiResult
 from pbx.agi_call import AgiCall, AgiCalls
@@ -50,8 +50,8 @@ from pbx.events import (
 )
 from pbx.originate import AmiOriginator
 from pbx.ports import Call, CallControl, CallGone
-from quality.callbacks import Callbacks
 from quality.recording_index import RecordingIndex
+from quality.survey_jobs import SurveyJobs
 from routing.store import RoutingStore
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class Engine:
         self.clock = clock
         self.call_log = CallLog(redis, settings.key_prefix, clock, settings.call_record_ttl)
         self.routing = RoutingStore(redis, settings.key_prefix)
-        self.surveys = Surveys(Callbacks(redis, settings.key_prefix), self.originator,
+        self.surveys = Surveys(SurveyJobs(redis, settings.key_prefix), self.originator,
                                lambda: self.live.config, clock,
                                salt=(settings.secret_key or b"development") + b":sampling")
         self.stats = QueueStats(redis, settings.key_prefix, clock,
@@ -165,7 +165,7 @@ class Engine:
                 if channel_id.startswith("survey-"):
                     self._spawn(self.surveys.originate_failed(channel_id, reason))
                 else:  # perhaps a caller kept in line for a callback
-                    self._spawn(self.queues.callbacks.missed(channel_id,
+                    self._spawn(self.queues.callbacks_in_line.missed(channel_id,
                                                              f"not answered (cause {reason})"))
             case AmiLost(reason=reason):
                 self.phones.connection_lost()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection
 
-from ivr import money
+from ivr import spoken_words
 
 # Prompts the routing YAML may define (said around the numbers):
 #   queue_next                      "you are next"
@@ -22,7 +22,7 @@ Item = tuple[str, str]  # ("prompt", name) or ("word", a number word)
 
 
 def _number(n: int, language: str) -> list[Item]:
-    words = money.zh_number(n) if language == "zh" else money.en_number(n)
+    words = spoken_words.zh_number(n) if language == "zh" else spoken_words.en_number(n)
     return [("word", w) for w in words]
 
 

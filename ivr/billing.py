@@ -1,7 +1,7 @@
 """What self-service asks of the operator's billing system, and nothing of how.
 
-Two implementations: the built-in Redis store (`ivr.billing_redis`, the embedded
-default) and an HTTP/JSON adapter for an operator's own system (`hotline.billing_http`).
+Two implementations: the built-in Redis store (`hotline.billing.redis_store`, the embedded
+default) and an HTTP/JSON adapter for an operator's own system (`hotline.billing.http`).
 Amounts are whole fen (1/100 yuan), never floats.
 """
 

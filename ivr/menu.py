@@ -31,7 +31,7 @@ from config.menus import (
     VoiceComment,
 )
 from config.model import HotlineConfig
-from ivr import money
+from ivr import spoken_words
 from ivr.billing import BillingBackend, BillingUnavailable
 from ivr.choices import GiveUp, Go, Retry, after_key, luhn_ok
 from ivr.hours import is_open
@@ -85,7 +85,7 @@ class Prompts:
         return f"{self.directory}/{language}/{name}"
 
     def word(self, language: str, word: str) -> str:
-        language = language if language in money.WORDS else "en"
+        language = language if language in spoken_words.WORDS else "en"
         return f"{self.directory}/{language}/say/{word}"
 
 
@@ -221,13 +221,13 @@ def spoken(node: Say, value: str, language: str) -> list[str]:
     if not value:
         return []
     if node.what == "money":
-        return money.money(int(value), language)
+        return spoken_words.money(int(value), language)
     if node.what == "date":
-        return money.date(dt.date.fromisoformat(value), language)
+        return spoken_words.date(dt.date.fromisoformat(value), language)
     if node.what == "number":
-        number = money.zh_number if language == "zh" else money.en_number
+        number = spoken_words.zh_number if language == "zh" else spoken_words.en_number
         return number(int(value))
-    digit_words = money.ZH_DIGITS if language == "zh" else money.EN_SMALL
+    digit_words = spoken_words.ZH_DIGITS if language == "zh" else spoken_words.EN_SMALL
     return [digit_words[int(ch)] for ch in value if ch.isdigit()]
 
 

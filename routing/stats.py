@@ -1,7 +1,7 @@
 """Queue statistics: what each counter means and the figures made from them. Pure.
 
 The counters are kept per day, per queue and per VIP tier (and for the tier "all"), by
-`hotline.queue_stats`. Service level is defined as app_queue defines it by default
+`hotline.queues.stats`. Service level is defined as app_queue defines it by default
 (answered within the threshold / answered), with the stricter variant beside it where
 every abandon past the short-abandon threshold counts against the queue.
 """

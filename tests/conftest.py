@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from hotline import sandbox
+from hotline.dev import sandbox
+from hotline.dev.local_redis import LocalRedis, free_port
 from hotline.engine import Engine
-from hotline.local_redis import LocalRedis, free_port
-from hotline.redis_client import connect
+from hotline.runtime.redis_client import connect
 from hotline.settings import Settings
 from ivr.welcome import WelcomePrompts, welcome_menu
 from pbx.ami_codec import Message

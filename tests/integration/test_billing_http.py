@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from hotline.billing_http import HttpBilling
-from hotline.breaker import CircuitBreaker
+from hotline.billing.breaker import CircuitBreaker
+from hotline.billing.http import HttpBilling
 from ivr.billing import BillingUnavailable
 
 

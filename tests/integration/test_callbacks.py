@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.settings import Settings
-from hotline.simulate import SimulatedCaller, place_call
 from tests.integration.helpers import agents_ready, engine_for
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
@@ -49,7 +49,7 @@ async def test_a_sampled_call_gets_a_callback_and_the_grade_is_kept(
         await tap.wait_for(lambda m: m.get("UserEvent") == "HotlineAgentAnswered"
                            and m.get("Caller") == caller.caller_number, timeout=20)
         # The agent talks 3 s and hangs up; a second later the callback is due.
-        callbacks = engine.surveys.callbacks
+        callbacks = engine.surveys.jobs
         deadline = time.monotonic() + 40
         while not (result := await callbacks.result(call_id)):
             assert time.monotonic() < deadline, await callbacks.state(call_id)
@@ -84,7 +84,7 @@ async def test_no_answer_is_retried_and_a_restart_neither_loses_nor_repeats_it(
     try:
         await agents_ready(engine, "1001")
         call_id = await place_call(engine.originator, caller)
-        callbacks = engine.surveys.callbacks
+        callbacks = engine.surveys.jobs
         deadline = time.monotonic() + 40
         # The first attempt rings 2 s unanswered; the job waits for its retry.
         while (await callbacks.state(call_id)).get("reason", "").find("not answered") < 0:
@@ -98,7 +98,7 @@ async def test_no_answer_is_retried_and_a_restart_neither_loses_nor_repeats_it(
     # A new engine process takes over.
     engine, tap = await engine_for(settings, redis, text, tmp_path)
     try:
-        callbacks = engine.surveys.callbacks
+        callbacks = engine.surveys.jobs
         deadline = time.monotonic() + 30
         while (await callbacks.state(call_id))["state"] != "failed":
             assert time.monotonic() < deadline, await callbacks.state(call_id)
@@ -146,7 +146,7 @@ async def test_a_low_grade_customer_leaves_a_spoken_comment(
         await agents_ready(engine, "1001")
         caller = SimulatedCaller(caller_number="13566660000", dialled_number="180", stay=30)
         call_id = await place_call(engine.originator, caller)
-        callbacks = engine.surveys.callbacks
+        callbacks = engine.surveys.jobs
         deadline = time.monotonic() + 60
         while not (result := await callbacks.result(call_id)):
             assert time.monotonic() < deadline, await callbacks.state(call_id)
@@ -187,10 +187,10 @@ async def test_two_engines_place_each_due_callback_once(
         served = [ServedCall(f"served-{n}", f"1390000{n:04d}", "billing", "1001", now)
                   for n in range(20)]
         for call in served:  # due at once: both schedulers race for every job
-            assert await first.surveys.callbacks.schedule(call, now)
+            assert await first.surveys.jobs.schedule(call, now)
         first.surveys.start()
         second.surveys.start()
-        callbacks = first.surveys.callbacks
+        callbacks = first.surveys.jobs
         deadline = time.monotonic() + 60
         while (states := [await callbacks.state(c.call_id) for c in served]) and any(
                 s["state"] != "failed" for s in states):

@@ -12,9 +12,9 @@ from redis.asyncio import Redis
 
 from config.loader import ConfigError
 from config.versions import ConfigVersions, NothingToRollBack
-from hotline.cli import main
-from hotline.live_config import LiveConfig
-from hotline.local_redis import LocalRedis
+from hotline.cli.main import main
+from hotline.dev.local_redis import LocalRedis
+from hotline.runtime.live_config import LiveConfig
 
 pytestmark = pytest.mark.redis
 

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
+from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.engine import Engine
-from hotline.simulate import SimulatedCaller, place_call
 from tests.conftest import EventTap
 from tests.integration.helpers import wait_ended
 

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from hotline import sandbox
+from hotline.dev import sandbox
+from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.engine import Engine
-from hotline.simulate import SimulatedCaller, place_call
 from tests.conftest import EventTap
 from tests.integration.helpers import wait_ended
 

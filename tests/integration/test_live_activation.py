@@ -19,9 +19,9 @@ from redis.asyncio import Redis
 
 from agents.state import AgentState, Move
 from config.loader import ConfigError
+from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.engine import Engine
 from hotline.settings import Settings
-from hotline.simulate import SimulatedCaller, place_call
 from tests.conftest import EventTap
 from tests.integration.helpers import wait_ended
 

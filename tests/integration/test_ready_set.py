@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from agents.state import Move
 from config.model import HotlineConfig
 from config.queues import Agent, Queue, RelaxStep, TierRule, Vip
-from hotline.queueing import Queues
+from hotline.queues.waiting import Queues
 from pbx.ami import AmiConnection
 from routing.decide import WaitingCall
 from routing.store import Reserved, RoutingStore

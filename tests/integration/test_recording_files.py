@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.engine import Engine
 from hotline.settings import Settings
-from hotline.simulate import SimulatedCaller, place_call
 from quality.recordings import inspect
 from tests.integration.helpers import agents_ready, engine_for, wait_ended
 

@@ -13,8 +13,8 @@ import pytest
 from redis.asyncio import Redis
 
 from agents.state import AgentState
+from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.settings import Settings
-from hotline.simulate import SimulatedCaller, place_call
 from tests.integration.helpers import agents_ready, engine_for, wait_ended
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]

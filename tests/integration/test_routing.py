@@ -18,10 +18,10 @@ import pytest
 from redis.asyncio import Redis
 
 from agents.state import Move
+from hotline.billing.redis_store import RedisBilling
+from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.engine import Engine
 from hotline.settings import Settings
-from hotline.simulate import SimulatedCaller, place_call
-from ivr.billing_redis import RedisBilling
 from tests.conftest import EventTap
 from tests.integration.helpers import engine_for, wait_ended
 

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from hotline import sandbox
+from hotline.dev import sandbox
 
 pytestmark = pytest.mark.asterisk
 

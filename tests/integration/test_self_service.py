@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from hotline.billing.redis_store import RedisBilling
+from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.engine import Engine
 from hotline.settings import Settings
-from hotline.simulate import SimulatedCaller, place_call
-from ivr.billing_redis import RedisBilling
 from tests.conftest import EventTap
 from tests.integration.helpers import Phone, wait_ended
 
@@ -99,7 +99,7 @@ async def test_balance_said_is_the_accounts_balance(hotline: Engine) -> None:
     await phone.hang_up()
     await wait_ended(hotline, call_id)
 
-    steps = await hotline.call_log.steps(call_id)
+    steps = await hotline.calls.records.steps(call_id)
     words = heard_after(steps, "zh/your_balance")
     assert words == ["yi", "qian", "er", "bai", "san", "shi", "si", "yuan", "wu", "jiao",
                      "liu", "fen"]
@@ -133,7 +133,7 @@ async def test_top_up_credits_once_and_the_pin_is_silent_in_the_recording(
     assert account is not None and account.balance_fen == 6000
     ledger = await store.ledger()
     assert [(e["account"], e["credited_fen"]) for e in ledger] == [(caller.caller_number, 5000)]
-    steps = await hotline.call_log.steps(call_id)
+    steps = await hotline.calls.records.steps(call_id)
     assert zh_amount(heard_after(steps, "zh/top_up_done")) == 6000
 
     # The PIN is nowhere: not in the journal, not in any Redis key or value.
@@ -187,7 +187,7 @@ async def test_three_wrong_pins_lock_the_voucher(hotline: Engine) -> None:
     await wait_ended(hotline, call_id)
 
     played = [s["command"].split()[2].rsplit("/", 2)[-1] for s in
-              await hotline.call_log.steps(call_id) if s["command"].startswith("STREAM")]
+              await hotline.calls.records.steps(call_id) if s["command"].startswith("STREAM")]
     assert played.count("wrong_pin") == 2 and played.count("voucher_refused") == 1
     later = await store.redeem(caller.caller_number, "4485275742308327", "135790", "later-1")
     assert later.outcome == "locked"

@@ -13,12 +13,12 @@ import pytest
 from redis.asyncio import Redis
 
 from config.versions import ConfigVersions
-from hotline import sandbox
-from hotline.call_log import CallLog
+from hotline.calls.records import CallLog
+from hotline.dev import sandbox
+from hotline.dev.local_redis import LocalRedis
+from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.engine import Engine
-from hotline.local_redis import LocalRedis
 from hotline.settings import Settings
-from hotline.simulate import SimulatedCaller, place_call
 from tests.integration.helpers import wait_ended
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]

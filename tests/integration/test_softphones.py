@@ -14,11 +14,11 @@ import pytest
 from redis.asyncio import Redis
 
 from agents.state import AgentState, Move
-from hotline import sandbox
+from hotline.dev import sandbox
+from hotline.dev.local_redis import free_port
+from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.engine import Engine
-from hotline.local_redis import free_port
 from hotline.settings import Settings
-from hotline.simulate import SimulatedCaller, place_call
 from pbx.pjsip_agents import phone_password
 from tests.integration.helpers import engine_for
 

@@ -16,10 +16,10 @@ import pytest
 from redis.asyncio import Redis
 
 from agents.state import Move
-from hotline import sandbox
+from hotline.dev import sandbox
+from hotline.dev.local_redis import LocalRedis
+from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.engine import Engine
-from hotline.local_redis import LocalRedis
-from hotline.simulate import SimulatedCaller, place_call
 from pbx.ami_codec import Message
 from routing.store import RoutingStore
 

@@ -8,7 +8,7 @@ import itertools
 import pytest
 from redis.asyncio import Redis
 
-from ivr.billing_redis import RedisBilling
+from hotline.billing.redis_store import RedisBilling
 
 pytestmark = pytest.mark.redis
 _prefixes = itertools.count(1)

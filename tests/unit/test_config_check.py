@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from config.loader import check
-from hotline.cli import main
+from hotline.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = ROOT / "tests" / "data" / "config"

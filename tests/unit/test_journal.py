@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from hotline.journal import caller_view
+from hotline.calls.journal import caller_view
 
 
 def test_steps_told_in_the_callers_words() -> None:

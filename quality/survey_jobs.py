@@ -51,7 +51,7 @@ class SurveyCallback:
         return f"survey-{self.call_id}-{self.attempts + 1}"
 
 
-class Callbacks:
+class SurveyJobs:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
         self.base = f"{prefix}{{quality}}"

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from redis.asyncio import Redis
 
-from hotline.queue_log import QueueLog
+from hotline.queues.queue_log import QueueLog
 from routing.stats import ALL_TIERS, QueueFigures
 
 KEEP_DAYS = 45

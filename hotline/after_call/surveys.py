@@ -8,11 +8,11 @@ import logging
 from collections.abc import Callable
 
 from config.model import HotlineConfig
-from hotline.periodic import Periodic
+from hotline.runtime.periodic import Periodic
 from pbx.ami import AmiError
 from pbx.originate import AmiOriginator
-from quality.callbacks import Callbacks, SurveyCallback
 from quality.sampling import ServedCall, decide, first_attempt_at, retry_at
+from quality.survey_jobs import SurveyCallback, SurveyJobs
 
 log = logging.getLogger(__name__)
 
@@ -21,10 +21,10 @@ PLACING_DEADLINE = 120.0  # a job not reported back by then is due again
 
 
 class Surveys:
-    def __init__(self, callbacks: Callbacks, originator: AmiOriginator,
+    def __init__(self, jobs: SurveyJobs, originator: AmiOriginator,
                  config: Callable[[], HotlineConfig], clock: Callable[[], float],
                  salt: bytes, tick: float = 1.0) -> None:
-        self.callbacks = callbacks
+        self.jobs = jobs
         self.originator = originator
         self.config = config
         self.clock = clock
@@ -39,21 +39,21 @@ class Surveys:
 
     async def served_call_ended(self, call: ServedCall) -> None:
         config = self.config()
-        opted_out, last = await self.callbacks.exclusions(call.caller_number)
+        opted_out, last = await self.jobs.exclusions(call.caller_number)
         decision = decide(call, config.sampling, self.salt, opted_out=opted_out,
                           last_surveyed_at=last)
         if not decision.sampled:
             log.debug("call %s not sampled: %s", call.call_id, decision.reason)
             return
         due = first_attempt_at(call, config.sampling, config.calendar.timezone)
-        if await self.callbacks.schedule(call, due):
+        if await self.jobs.schedule(call, due):
             log.info("call %s sampled for a callback (%s), due at %.0f", call.call_id,
                      decision.reason, due)
 
     async def _round(self) -> None:
         now = self.clock()
-        await self.callbacks.rescue(now)
-        for job in await self.callbacks.take_due(now, now + PLACING_DEADLINE):
+        await self.jobs.rescue(now)
+        for job in await self.jobs.take_due(now, now + PLACING_DEADLINE):
             await self._place(job)
 
     async def _place(self, job: SurveyCallback) -> None:
@@ -61,7 +61,7 @@ class Surveys:
         with contextlib.suppress(AmiError):
             if await self.originator.channel_exists(job.channel_id):
                 return  # this attempt is already ringing: never ring a customer twice
-        await self.callbacks.placed(job)
+        await self.jobs.placed(job)
         channel = config.backends.callback_trunk.format(number=job.number)
         try:
             await self.originator.originate(
@@ -84,12 +84,12 @@ class Surveys:
         when = None
         if attempts < rules.attempts:
             when = retry_at(self.clock(), rules, self.config().calendar.timezone)
-        await self.callbacks.unanswered(call_id, when, reason)
+        await self.jobs.unanswered(call_id, when, reason)
         log.info("callback %s: %s; %s", call_id, reason,
                  "retry due" if when is not None else "no attempts left")
 
     async def answered(self, call_id: str, grade: int | None, comment: str | None = None) -> None:
         """`comment`: the customer's spoken comment, under the recordings directory."""
-        await self.callbacks.answered(call_id, grade, self.clock(), comment or "")
+        await self.jobs.answered(call_id, grade, self.clock(), comment or "")
 
 

@@ -13,14 +13,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from hotline.local_redis import free_port
+from hotline.dev.local_redis import free_port
 from pbx.ami import AmiConnection, AmiError, AmiSettings
 
 log = logging.getLogger(__name__)
 
 SCRIPT = Path(os.environ.get(
     "HOTLINE_SANDBOX_SCRIPT",
-    Path(__file__).resolve().parent.parent / "deploy" / "asterisk" / "sandbox"))
+    Path(__file__).resolve().parents[2] / "deploy" / "asterisk" / "sandbox"))
 
 
 class SandboxFailed(RuntimeError):

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, get_args
 from urllib.parse import quote, urlsplit
 
-from hotline.breaker import CircuitBreaker
+from hotline.billing.breaker import CircuitBreaker
 from ivr.billing import Account, Bill, BillingUnavailable, TopUp, TopUpOutcome
 
 T = TypeVar("T")

@@ -30,9 +30,9 @@ def _seconds(value: float | None) -> str:
 async def queues_command(args: argparse.Namespace, settings: Settings) -> int:
     from config.loader import load_text
     from config.versions import ConfigVersions
-    from hotline.queue_log import QueueLog
-    from hotline.queue_stats import QueueStats
-    from hotline.redis_client import connect
+    from hotline.queues.queue_log import QueueLog
+    from hotline.queues.stats import QueueStats
+    from hotline.runtime.redis_client import connect
     from routing.stats import ALL_TIERS
     from routing.store import RoutingStore
 

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from ivr.money import date, en_number, money, zh_number
+from ivr.spoken_words import date, en_number, money, zh_number
 
 
 @pytest.mark.parametrize(("n", "words"), [

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from redis.exceptions import RedisError
 
-from hotline.agent_desk import AgentDesk
-from hotline.live_config import LiveConfig
-from hotline.queueing import ANNOUNCEMENT, Announcer, CallbackOffer, MessageTaker, Queues
-from hotline.surveys import Surveys
+from hotline.after_call.surveys import Surveys
+from hotline.desk.agent_desk import AgentDesk
+from hotline.queues.waiting import ANNOUNCEMENT, Announcer, CallbackOffer, MessageTaker, Queues
+from hotline.runtime.live_config import LiveConfig
 from ivr.announcements import place_in_line
 from ivr.billing import BillingBackend, BillingUnavailable
 from ivr.menu import Caller, MenuServices, Prompts, run_menu

@@ -15,8 +15,8 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from config.model import HotlineConfig
-from hotline.call_log import CallLog
-from hotline.periodic import Periodic
+from hotline.calls.records import CallLog
+from hotline.runtime.periodic import Periodic
 from hotline.settings import Settings
 from quality.recording_index import RecordingIndex
 from quality.recordings import (

@@ -32,7 +32,7 @@ def add_recordings_parser(sub: Any) -> None:
 
 
 async def recordings_command(args: argparse.Namespace, settings: Settings) -> int:
-    from hotline.redis_client import connect
+    from hotline.runtime.redis_client import connect
     from quality.recording_index import RecordingIndex
 
     redis = connect(settings.redis_url)
@@ -95,8 +95,8 @@ async def _verify(index: Any, limit: int) -> int:
 async def _purge(redis: Any, index: Any, settings: Settings, dry_run: bool) -> int:
     from config.loader import load_text
     from config.versions import ConfigVersions
-    from hotline.call_log import CallLog
-    from hotline.recording_keeper import RecordingKeeper
+    from hotline.after_call.recording_keeper import RecordingKeeper
+    from hotline.calls.records import CallLog
     from routing.store import RoutingStore
 
     active = await ConfigVersions(redis, settings.key_prefix, time.time).active()

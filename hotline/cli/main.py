@@ -12,8 +12,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from hotline.cli_queues import add_queues_parser, queues_command
-from hotline.cli_recordings import add_recordings_parser, recordings_command
+from hotline.cli.queues import add_queues_parser, queues_command
+from hotline.cli.recordings import add_recordings_parser, recordings_command
 from hotline.settings import DEFAULT_CONFIG, Settings
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "config":
         return config_command(args, settings)
     if args.command == "demo":
-        from hotline.demo import run_demo
+        from hotline.dev.demo import run_demo
 
         if not args.verbose:
             logging.getLogger().setLevel(logging.WARNING)
@@ -120,7 +120,7 @@ def config_check(path: Path, prompts_dir: Path | None = None) -> int:
     if config is not None and not errors:
         warnings = len(problems)
         if prompts_dir is not None:
-            from hotline.prompts import missing_audio
+            from hotline.calls.prompt_audio import missing_audio
 
             for name, language in missing_audio(config, prompts_dir):
                 print(f"{path}: warning: prompts.{name}: no {language} audio in {prompts_dir} "
@@ -136,9 +136,9 @@ async def surveys_report(settings: Settings) -> int:
     import zoneinfo
 
     from config.loader import ConfigError, load
-    from hotline.redis_client import connect
-    from quality.callbacks import Callbacks
+    from hotline.runtime.redis_client import connect
     from quality.reports import build, lines
+    from quality.survey_jobs import SurveyJobs
 
     try:
         timezone = zoneinfo.ZoneInfo(load(settings.config_path).calendar.timezone)
@@ -146,7 +146,7 @@ async def surveys_report(settings: Settings) -> int:
         timezone = zoneinfo.ZoneInfo("UTC")
     redis = connect(settings.redis_url)
     try:
-        jobs, results = await Callbacks(redis, settings.key_prefix).everything()
+        jobs, results = await SurveyJobs(redis, settings.key_prefix).everything()
     finally:
         await redis.aclose()
     for line in lines(build(jobs, results, timezone)):
@@ -156,7 +156,7 @@ async def surveys_report(settings: Settings) -> int:
 
 def prompts_build(config_path: Path, directory: Path) -> int:
     from config.loader import ConfigError, load
-    from hotline.prompts import PromptBuildError, build_prompts
+    from hotline.calls.prompt_audio import PromptBuildError, build_prompts
 
     try:
         rendered, fresh = build_prompts(load(config_path), directory)
@@ -188,7 +188,7 @@ async def config_versions(args: argparse.Namespace, settings: Settings) -> int:
     from config.diff import describe_changes
     from config.loader import ConfigError, load_text
     from config.versions import ConfigVersions, NothingToRollBack
-    from hotline.redis_client import connect
+    from hotline.runtime.redis_client import connect
 
     redis = connect(settings.redis_url)
     versions = ConfigVersions(redis, settings.key_prefix, time.time)
@@ -237,7 +237,7 @@ async def config_versions(args: argparse.Namespace, settings: Settings) -> int:
 async def serve_forever(settings: Settings) -> int:
     from config.loader import ConfigError
     from hotline.engine import Engine
-    from hotline.redis_client import connect
+    from hotline.runtime.redis_client import connect
 
     redis = connect(settings.redis_url)
     engine = Engine(settings, redis)

@@ -18,8 +18,8 @@ from typing import Any
 
 from agents.state import Move, MoveRefused
 from config.model import HotlineConfig
-from hotline.callback_in_line import CONNECT_CONTEXT, CallbackInLine
-from hotline.queue_reporting import QueueReporting
+from hotline.queues.callback_in_line import CONNECT_CONTEXT, CallbackInLine
+from hotline.queues.reporting import QueueReporting
 from pbx.ami import AmiConnection, AmiError, AmiResponse
 from routing.decide import WaitingCall
 from routing.store import RoutingStore
@@ -31,13 +31,13 @@ Action = dict[str, str | int]
 
 class Connector:
     def __init__(self, ami: AmiConnection, store: RoutingStore, report: QueueReporting,
-                 callbacks: CallbackInLine, clock: Callable[[], float],
+                 callbacks_in_line: CallbackInLine, clock: Callable[[], float],
                  wake_matching: Callable[[], None], dial_strings_set: Callable[[], bool],
                  spawn: Callable[[Awaitable[Any]], None]) -> None:
         self.ami = ami
         self.store = store
         self.report = report
-        self.callbacks = callbacks
+        self.callbacks_in_line = callbacks_in_line
         self.clock = clock
         self.wake_matching = wake_matching
         self.dial_strings_set = dial_strings_set  # True: Asterisk holds the dial strings
@@ -59,7 +59,7 @@ class Connector:
         """A caller this process does not hold: their details come from Redis."""
         fields = await self.store.call(call.call_id)
         if fields.get("callback"):  # the caller hung up to be called back: call them now
-            await self.callbacks.place(config, call, agent_id, fields)
+            await self.callbacks_in_line.place(config, call, agent_id, fields)
             return
         self.ring_now(config, call, agent_id, fields)
 

@@ -8,10 +8,10 @@ import os
 from redis.asyncio import Redis
 
 from config import model
-from hotline.billing_http import http_billing
+from hotline.billing.http import http_billing
+from hotline.billing.redis_store import RedisBilling
 from hotline.settings import Settings
 from ivr.billing import BillingBackend
-from ivr.billing_redis import RedisBilling
 
 log = logging.getLogger(__name__)
 

@@ -16,14 +16,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from agents.state import Move
-from hotline import sandbox
+from hotline.billing.redis_store import RedisBilling
+from hotline.calls.journal import caller_view
+from hotline.dev import sandbox
+from hotline.dev.local_redis import LocalRedis, free_port
+from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.engine import Engine
-from hotline.journal import caller_view
-from hotline.local_redis import LocalRedis, free_port
-from hotline.redis_client import connect
+from hotline.runtime.redis_client import connect
 from hotline.settings import DEFAULT_CONFIG, Settings
-from hotline.simulate import SimulatedCaller, place_call
-from ivr.billing_redis import RedisBilling
 
 # 'w' is half a second of pause between keys, as a caller listening to a prompt.
 CALLERS = (

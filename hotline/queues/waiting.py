@@ -18,10 +18,10 @@ from typing import Any
 from agents.state import Move, MoveRefused
 from config.model import HotlineConfig
 from config.queues import Queue
-from hotline.callback_in_line import CallbackInLine
-from hotline.connecting import Connector
-from hotline.queue_reporting import QueueReporting
-from hotline.queue_stats import QueueStats
+from hotline.queues.callback_in_line import CallbackInLine
+from hotline.queues.connecting import Connector
+from hotline.queues.reporting import QueueReporting
+from hotline.queues.stats import QueueStats
 from pbx.ami import AmiConnection
 from pbx.originate import AmiOriginator
 from pbx.ports import Call, CallControl, CallGone
@@ -67,9 +67,9 @@ class Queues:
                  dial_strings_set: Callable[[], bool] = lambda: False) -> None:
         self.stats = stats
         self.report = QueueReporting(stats, store, config, clock)
-        self.callbacks = CallbackInLine(AmiOriginator(ami), store, clock, self.wake)
-        self.connector = Connector(ami, store, self.report, self.callbacks, clock, self.wake,
-                                   dial_strings_set, self._spawn)
+        self.callbacks_in_line = CallbackInLine(AmiOriginator(ami), store, clock, self.wake)
+        self.connector = Connector(ami, store, self.report, self.callbacks_in_line, clock,
+                                   self.wake, dial_strings_set, self._spawn)
         # Called when an agent-served call ends (the satisfaction sample starts there).
         self.on_served = on_served
         self.ami = ami

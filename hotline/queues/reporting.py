@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from config.model import HotlineConfig
-from hotline.queue_stats import QueueStats
+from hotline.queues.stats import QueueStats
 from pbx.ports import Call
 from routing.stats import abandoned_counters, answered_counters
 from routing.store import RoutingStore

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from config.model import HotlineConfig
-from ivr.money import WORDS
+from ivr.spoken_words import WORDS
 
 VOICES = {"zh": "cmn", "en": "en-us"}
 
@@ -39,7 +39,7 @@ def build_prompts(config: HotlineConfig, directory: Path,
         manifest = {}
     jobs = [(name, lang, text) for name, prompt in config.prompts.items() if not prompt.file
             for lang, text in prompt.text.items()]
-    # The words amounts and dates are said with (ivr.money), for each offered language.
+    # The words amounts and dates are said with (ivr.spoken_words), for each offered language.
     jobs += [(f"say/{word}", lang, text) for lang in config.languages.offered
              for word, text in WORDS.get(lang, {}).items()]
     rendered = fresh = 0
