@@ -134,7 +134,7 @@ async def run(callers: int, latency: float) -> dict[str, float]:
     await engine.live.start(watch=False)  # renders the prompts, outside the timing
     cpu0, wall0 = time.process_time(), time.perf_counter()
     engine.queues.start()
-    engine.accepting = True
+    engine.calls.accepting = True
     engine.ami.start()
     await engine.ami.wait_up(10)
     while engine.served < callers:

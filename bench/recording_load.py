@@ -222,7 +222,7 @@ async def peak_sessions(engine: Engine, result: Round) -> None:
     """Samples how many calls the engine serves at once, until cancelled: N calls placed
     together are only N concurrent calls if they overlap, which this shows."""
     while True:
-        result.peak = max(result.peak, len(engine.sessions))
+        result.peak = max(result.peak, len(engine.calls.sessions))
         await asyncio.sleep(0.1)
 
 

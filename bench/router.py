@@ -3,7 +3,7 @@
     python bench/router.py [--agents 5000] [--skills 100] [--waiting 2000] [--rate 500]
                            [--seconds 10] [--seed 7]
 
-Runs the engine's real matcher (`Queues.match_round`: the routing store's reads, the
+Runs the engine's real matcher (`Matcher.match_round`: the routing store's reads, the
 decisions of `routing.decide`, the reservation script) against its own redis-server.
 Only the ringing of the agent's phone is left out: where the engine would send AMI
 actions, the benchmark notes the time, and later "releases" the agent by moving it back
@@ -53,9 +53,10 @@ from agents.state import Move
 from config.model import HotlineConfig
 from config.queues import Agent, Queue, RelaxStep, Skill, TierRule, Vip
 from hotline.dev.local_redis import LocalRedis
-from hotline.queues.waiting import Queues
+from hotline.queues.connecting import Connector
+from hotline.queues.matching import Matcher
 from hotline.runtime.redis_client import connect
-from pbx.ami import AmiConnection
+from hotline.runtime.supervisor import Supervisor
 from routing.decide import WaitingCall
 from routing.store import RoutingStore
 
@@ -127,26 +128,28 @@ class Outcomes:
     rng: random.Random = field(default_factory=lambda: random.Random(11))
 
 
-class BenchQueues(Queues):
+class BenchMatcher(Matcher):
     """The engine's matcher; where it would ring the agent, it notes the decision."""
 
     outcomes: Outcomes
     release: Callable[[str], Coroutine[Any, Any, None]]
 
-    def _connect(self, config: HotlineConfig, call: WaitingCall,
-                 agent_id: str) -> Coroutine[Any, Any, None]:
+    def connect(self, config: HotlineConfig, call: WaitingCall, agent_id: str) -> None:
         # Called right after the reservation succeeded, within the round.
         scheduled = self.outcomes.arrivals.pop(call.call_id, None)
         if scheduled is not None:
             self.outcomes.latencies.append(time.perf_counter() - scheduled)
         if self.outcomes.talk is None:
             self.outcomes.reserved.append(agent_id)
-            return asyncio.sleep(0)
+            return
         # A timer, not a task asleep for the talk time: hundreds of sleeping tasks would
         # be the benchmark's own garbage, collected in pauses counted as the matcher's.
-        asyncio.get_running_loop().call_later(self.outcomes.rng.uniform(*self.outcomes.talk),
-                                              lambda: self._spawn(self.release(agent_id)))
-        return asyncio.sleep(0)
+        asyncio.get_running_loop().call_later(
+            self.outcomes.rng.uniform(*self.outcomes.talk),
+            lambda: self.supervisor.spawn(self.release(agent_id), "releasing an agent"))
+
+    async def stop(self) -> None:
+        await self.supervisor.stop()
 
 
 async def in_chunks(jobs: Iterable[Awaitable[Any]], size: int = 200) -> None:
@@ -165,7 +168,7 @@ def random_call(call_id: str, queue: str, now: float, rng: random.Random,
                        rng.choices(TIERS, TIER_WEIGHTS)[0], 0)
 
 
-async def throughput(queues: BenchQueues, store: RoutingStore, pop: Population,
+async def throughput(queues: BenchMatcher, store: RoutingStore, pop: Population,
                      waiting: int, rep: int, rng: random.Random) -> tuple[int, float]:
     now, names = time.time(), list(pop.config.queues)
     calls = [random_call(f"tp{rep}-{i}", rng.choice(names), now, rng, 60)
@@ -176,17 +179,17 @@ async def throughput(queues: BenchQueues, store: RoutingStore, pop: Population,
         made += pairs
     elapsed = time.perf_counter() - start
     await release_all(queues, store)
-    left = (await store.waiting_in(names)).values()
+    left = (await store.view.waiting_in(names)).values()
     await in_chunks(store.leave(c.call_id, c.queue) for line in left for c in line)
     return made, elapsed
 
 
-async def release_all(queues: BenchQueues, store: RoutingStore) -> None:
+async def release_all(queues: BenchMatcher, store: RoutingStore) -> None:
     reserved, queues.outcomes.reserved = queues.outcomes.reserved, []
     await in_chunks(store.apply(a, Move.CANCEL_OFFER, time.time()) for a in reserved)
 
 
-async def one_at_a_time(queues: BenchQueues, store: RoutingStore, pop: Population,
+async def one_at_a_time(queues: BenchMatcher, store: RoutingStore, pop: Population,
                         count: int, rng: random.Random) -> tuple[float, float]:
     """Join one caller, run one round; again. Returns (decisions/s, mean round ms)."""
     rounds = 0.0
@@ -199,7 +202,7 @@ async def one_at_a_time(queues: BenchQueues, store: RoutingStore, pop: Populatio
         rounds += time.perf_counter() - began
     elapsed = time.perf_counter() - start
     await release_all(queues, store)
-    left = (await store.waiting_in(pop.open_queues)).values()
+    left = (await store.view.waiting_in(pop.open_queues)).values()
     await in_chunks(store.leave(c.call_id, c.queue) for line in left for c in line)
     return count / elapsed, rounds / count * 1000
 
@@ -237,7 +240,7 @@ async def until(moment: float) -> None:
         await asyncio.sleep(0)
 
 
-async def latency(queues: BenchQueues, store: RoutingStore, pop: Population, rate: float,
+async def latency(queues: BenchMatcher, store: RoutingStore, pop: Population, rate: float,
                   seconds: float, rng: random.Random) -> tuple[list[float], int, float]:
     outcomes = queues.outcomes
     outcomes.talk = (0.5, 1.5)
@@ -276,20 +279,20 @@ async def ceiling(redis: Redis, calls: int, rep: int) -> float:
     pairs = [(f"c{i}", WaitingCall(f"call{i}", "line", now)) for i in range(calls)]
     async with redis.pipeline(transaction=False) as pipe:
         for agent_id, call in pairs:
-            pipe.hset(store.agent_key(agent_id), mapping={"state": "ready", "idle_since": now})
-            pipe.zadd(store.ready_key, {agent_id: now})
-            pipe.hset(store.call_key(call.call_id), mapping={
+            pipe.hset(store.keys.agent(agent_id), mapping={"state": "ready", "idle_since": now})
+            pipe.zadd(store.keys.ready, {agent_id: now})
+            pipe.hset(store.keys.call(call.call_id), mapping={
                 "state": "waiting", "queue": call.queue, "arrived_at": now})
-            pipe.zadd(store.waiting_key(call.queue), {call.call_id: now})
+            pipe.zadd(store.keys.waiting(call.queue), {call.call_id: now})
         await pipe.execute()
-    script = store.reserve_script
+    script = store.scripts.reserve
     await redis.script_load(script.script)
     bare = [store.reservation(agent_id, call, now) for agent_id, call in pairs]
     start = time.perf_counter()
     for keys, args in bare:
         await redis.evalsha(script.sha, len(keys), *keys, *args)
     elapsed = time.perf_counter() - start
-    assert await redis.zcard(store.ready_key) == 0, "the script did not reserve every pair"
+    assert await redis.zcard(store.keys.ready) == 0, "the script did not reserve every pair"
     return calls / elapsed
 
 
@@ -305,7 +308,8 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
     redis = connect(server.url)
     try:
         store = RoutingStore(redis, "bench:")
-        queues = BenchQueues(cast(AmiConnection, None), store, lambda: pop.config, time.time)
+        queues = BenchMatcher(store, cast(Connector, None), lambda: pop.config, time.time,
+                              Supervisor())
         queues.outcomes = Outcomes()
 
         async def release(agent_id: str) -> None:
@@ -341,7 +345,7 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
             random_call(f"back-{i}", rng.choice(pop.busy_queues), now, rng, 10)
             for i in range(args.waiting)))
         await queues.match_round()  # callers left from above, if any, and the new view
-        backlog = sum(map(len, (await store.waiting_in(pop.busy_queues)).values()))
+        backlog = sum(map(len, (await store.view.waiting_in(pop.busy_queues)).values()))
         assert backlog == args.waiting, "the busy agents' callers should all be waiting"
         print(f"latency: {len(pop.busy_agents)} agents busy; {args.waiting} callers waiting "
               f"in their {len(pop.busy_queues)} queues; callers arrive in the other "
@@ -355,7 +359,7 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
               f"unserved; latency p50 {p50:.2f} ms, p99 {p99:.2f} ms, max "
               f"{max(latencies) * 1000:.2f} ms; {pauses.count} garbage collections, "
               f"the longest {pauses.longest * 1000:.1f} ms")
-        still = sum(len(line) for line in (await store.waiting_in(pop.busy_queues)).values())
+        still = sum(len(line) for line in (await store.view.waiting_in(pop.busy_queues)).values())
         print(f"  callers still waiting for the busy agents: {still}")
     finally:
         await redis.aclose()

@@ -17,6 +17,18 @@ from pbx.ami import AmiSettings
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "hotline.yaml"
 
+MAKE_A_SECRET_KEY = ("export HOTLINE_SECRET_KEY=$(python3 -c "
+                     "'import secrets; print(secrets.token_hex(32))')")
+
+
+class MissingSecretKey(RuntimeError):
+    def __init__(self) -> None:
+        super().__init__(
+            "HOTLINE_SECRET_KEY is not set. It keys the hashes that stand in for voucher "
+            "numbers and PINs, the callback sample and the agents' SIP passwords, so it "
+            "must be the same on every engine and kept secret. Make one with:\n  "
+            + MAKE_A_SECRET_KEY)
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -32,7 +44,7 @@ class Settings:
     # Whole-call recordings: where Asterisk writes them, and where the engine reads them.
     recordings_dir: Path = Path("/var/spool/asterisk/monitor/hotline")
     recordings_dir_asterisk: str = "/var/spool/asterisk/monitor/hotline"
-    # The key of the keyed hashes that stand in for voucher numbers and PINs in Redis.
+    # The one secret of the hotline (see `secret_for`); no engine serves without it.
     secret_key: bytes = field(default=b"", repr=False)
     # Where a caller goes when the engine cannot serve the call (see extensions.conf).
     fallback_context: str = "hotline-fallback"
@@ -50,6 +62,15 @@ class Settings:
     queue_log: Path | None = None
     # Who activates config versions from this process (recorded with each version).
     author: str = field(default_factory=lambda: os.environ.get("USER", "engine"))
+
+    def secret_for(self, use: str) -> bytes:
+        """The key for one use of the secret key: "billing" (the hashes standing in
+        for voucher numbers and PINs), "sampling" (which calls get a survey) or "phones"
+        (the agents' SIP passwords). Billing takes the key as it is, so that vouchers
+        hashed before the uses were told apart are still found."""
+        if not self.secret_key:
+            raise MissingSecretKey()
+        return self.secret_key if use == "billing" else self.secret_key + b":" + use.encode()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -35,7 +35,8 @@ def after_key(node: Choice, key: str, attempt: int) -> Go | Retry | GiveUp:
 
 def luhn_ok(digits: str) -> bool:
     """The check digit of card numbers (vouchers use it too)."""
-    if not digits.isdigit():
+    # isdigit() alone takes full-width digits and "²"; a keypad sends ASCII only.
+    if not (digits.isascii() and digits.isdigit()):
         return False
     total = 0
     for i, ch in enumerate(reversed(digits)):

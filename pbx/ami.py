@@ -173,6 +173,7 @@ class AmiConnection:
         self.settings = settings
         self.state = ConnectionState.DOWN
         self.logins = 0
+        self.handler_failures = 0  # events whose handling raised (logged, contained)
         self._on_event = on_event
         self._raw_listeners: list[Callable[[Message], None]] = []
         self._pending: dict[str, _Pending] = {}
@@ -274,11 +275,19 @@ class AmiConnection:
                     del self._pending[action_id]
                 return
         if "Event" in msg:
-            event = translate(msg)
-            if event is not None:
-                self._on_event(event)
-            for listener in self._raw_listeners:
-                listener(msg)
+            # Called from the transport's data_received: an exception escaping here
+            # would be a fatal transport error, dropping the session and every call on
+            # it. A handler's failure stays with its event.
+            try:
+                event = translate(msg)
+                if event is not None:
+                    self._on_event(event)
+                for listener in self._raw_listeners:
+                    listener(msg)
+            except Exception:
+                self.handler_failures += 1
+                log.exception("AMI event %s (%s) not handled; the session goes on",
+                              msg.get("Event"), msg.get("Uniqueid", "-"))
 
     def _connected(self, future: asyncio.Future[Any]) -> None:
         if self.state is ConnectionState.CLOSED:
@@ -371,6 +380,12 @@ class AmiConnection:
                 item.future.set_exception(AmiDisconnected(reason))
 
     def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
+        task = asyncio.get_running_loop().create_task(
+            coro, name=getattr(coro, "__qualname__", "background work"))
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("AMI %s failed: %s", task.get_name(), exc, exc_info=exc)

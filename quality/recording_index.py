@@ -12,10 +12,6 @@ from redis.asyncio import Redis
 from quality.recordings import RecordingFacts
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 class RecordingIndex:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
@@ -32,7 +28,7 @@ class RecordingIndex:
 
     async def pending(self, started_before_ms: int) -> list[str]:
         ids = await self.redis.zrangebyscore(self.pending_key, "-inf", started_before_ms)
-        return [_text(i) for i in ids if isinstance(i, bytes | str)]
+        return [i for i in ids if isinstance(i, str)]
 
     async def drop_pending(self, call_id: str) -> None:
         await self.redis.zrem(self.pending_key, call_id)
@@ -55,18 +51,18 @@ class RecordingIndex:
             await tx.execute()
 
     async def entry(self, call_id: str) -> dict[str, str]:
-        raw = await self.redis.hgetall(self.key(call_id))
-        return {_text(k): _text(v) for k, v in raw.items()}
+        raw = cast(dict[str, str], await self.redis.hgetall(self.key(call_id)))
+        return dict(raw)
 
     async def newest(self, limit: int = 50) -> list[dict[str, str]]:
         ids = await self.redis.zrevrange(self.indexed_key, 0, limit - 1)
-        return [await self.entry(_text(i)) for i in ids if isinstance(i, bytes | str)]
+        return [await self.entry(i) for i in ids if isinstance(i, str)]
 
     async def ended_before(self, ended_ms: int, offset: int = 0,
                            limit: int = 500) -> list[str]:
         ids = await self.redis.zrangebyscore(self.indexed_key, "-inf", ended_ms,
                                              start=offset, num=limit)
-        return [_text(i) for i in ids if isinstance(i, bytes | str)]
+        return [i for i in ids if isinstance(i, str)]
 
     async def flag(self, call_id: str, reason: str) -> bool:
         """Keep a recording past retention (a complaint, a dispute); False when the

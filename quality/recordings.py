@@ -13,6 +13,7 @@ import re
 import wave
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 HEADER_BYTES = 44  # a WAV with no audio at all
 # MixMonitor's stereo stream (option D): headerless signed 16-bit little-endian, two
@@ -116,3 +117,17 @@ def retention_cutoff_ms(now: float, retention_days: int) -> int:
 def keeps(entry: dict[str, str], keep_flagged: bool) -> bool:
     """A recording flagged for a complaint or dispute outlives the retention period."""
     return keep_flagged and bool(entry.get("flagged"))
+
+
+def mute_spans(steps: list[dict[str, Any]], start: int) -> list[tuple[float, float]]:
+    """Where the recording was muted (a caller typing a secret), in seconds from its
+    start, from the call's journal."""
+    spans, muted_at = [], None
+    for step in steps:
+        at = float(str(step["at"]))
+        if step["command"] == "RECORDING MUTED":
+            muted_at = at
+        elif step["command"] == "RECORDING RESUMED" and muted_at is not None:
+            spans.append(((muted_at - start) / 1000, (at - start) / 1000))
+            muted_at = None
+    return spans

@@ -10,6 +10,7 @@ its deadline passes; its attempt's channel id tells whether that attempt already
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from redis.asyncio import Redis
 
@@ -48,7 +49,19 @@ class SurveyCallback:
     @property
     def channel_id(self) -> str:
         """The id of the next attempt's channel: fixed, so a retried request is known."""
-        return f"survey-{self.call_id}-{self.attempts + 1}"
+        return f"{_ATTEMPT}{self.call_id}-{self.attempts + 1}"
+
+
+_ATTEMPT = "survey-"
+
+
+def attempt_of(channel_id: str) -> tuple[str, int] | None:
+    """The served call and attempt number a survey callback's channel id names, or
+    None when the channel is not a survey attempt."""
+    if not channel_id.startswith(_ATTEMPT):
+        return None
+    call_id, _, attempt = channel_id.removeprefix(_ATTEMPT).rpartition("-")
+    return (call_id, int(attempt)) if call_id and attempt.isdigit() else None
 
 
 class SurveyJobs:
@@ -89,17 +102,17 @@ class SurveyJobs:
     async def take_due(self, now: float, deadline: float, limit: int = 20) -> list[SurveyCallback]:
         ids = await self._take(keys=[self.due_key, self.placing_key],
                                args=[now, limit, deadline])
-        jobs = [await self.job(_text(i)) for i in ids]
+        jobs = [await self.job(i) for i in ids]
         return [j for j in jobs if j is not None]
 
     async def rescue(self, now: float) -> int:
         return int(await self._rescue(keys=[self.due_key, self.placing_key], args=[now]))
 
     async def job(self, call_id: str) -> SurveyCallback | None:
-        raw = await self.redis.hgetall(self.job_key(call_id))
+        raw = cast(dict[str, str], await self.redis.hgetall(self.job_key(call_id)))
         if not raw:
             return None
-        f = {_text(k): _text(v) for k, v in raw.items()}
+        f = dict(raw)
         return SurveyCallback(f["call_id"], f["number"], f["agent"], f["queue"],
                               int(f["attempts"]))
 
@@ -134,20 +147,17 @@ class SurveyJobs:
         """Every job and every survey result, for reports."""
         jobs, results = [], []
         async for key in self.redis.scan_iter(match=f"{self.base}:callback:*"):
-            jobs.append(await self.state(_text(key).rsplit(":", 1)[1]))
+            jobs.append(await self.state(key.rsplit(":", 1)[1]))
         async for key in self.redis.scan_iter(match=f"{self.base}:survey:*"):
-            results.append(await self.result(_text(key).rsplit(":", 1)[1]))
+            results.append(await self.result(key.rsplit(":", 1)[1]))
         return jobs, results
 
     async def result(self, call_id: str) -> dict[str, str]:
-        raw = await self.redis.hgetall(self.result_key(call_id))
-        return {_text(k): _text(v) for k, v in raw.items()}
+        raw = cast(dict[str, str], await self.redis.hgetall(self.result_key(call_id)))
+        return dict(raw)
 
     async def state(self, call_id: str) -> dict[str, str]:
-        raw = await self.redis.hgetall(self.job_key(call_id))
-        return {_text(k): _text(v) for k, v in raw.items()}
+        raw = cast(dict[str, str], await self.redis.hgetall(self.job_key(call_id)))
+        return dict(raw)
 
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 

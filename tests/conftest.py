@@ -2,18 +2,26 @@
 
 Integration fixtures start their own Asterisk sandbox instance and redis-server on free
 ports, once per test session, and never touch the system's 5038/5060/6379.
+
+Every test runs on one session-wide event loop. An exception that nobody retrieved there
+(a background task that raised and was dropped, a callback that failed) fails the test
+during which it reached the loop's exception handler.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import os
+import traceback
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
+import pytest_asyncio
 from redis.asyncio import Redis
 
 from hotline.dev import sandbox
@@ -24,7 +32,68 @@ from hotline.settings import Settings
 from ivr.welcome import WelcomePrompts, welcome_menu
 from pbx.ami_codec import Message
 
+pytest_plugins = ["pytester"]
+
 _prefixes = itertools.count(1)
+
+
+class LostExceptions:
+    """The loop's exception handler: keeps every context it is given ("Task exception
+    was never retrieved", "Exception in callback ...", "Task was destroyed but it is
+    pending!") until a test's end takes them."""
+
+    def __init__(self) -> None:
+        self.contexts: list[dict[str, Any]] = []
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        self.contexts.append(context)
+
+    def take(self) -> list[dict[str, Any]]:
+        """Everything recorded so far, after a garbage collection: a task that raised
+        is only reported when it is collected, and a reference cycle (an exception's
+        traceback holds frames) may keep it until the collector runs."""
+        gc.collect()
+        taken, self.contexts = self.contexts, []
+        return taken
+
+    def report(self) -> str:
+        """What `take` found, told for a test failure; empty when nothing was lost."""
+        return "\n\n".join(describe(context) for context in self.take())
+
+
+def describe(context: dict[str, Any]) -> str:
+    lines = [str(context.get("message", "unhandled exception in the event loop"))]
+    for key in ("task", "future", "handle"):
+        if key in context:
+            lines.append(f"{key}: {context[key]!r}")
+    exception = context.get("exception")
+    if isinstance(exception, BaseException):
+        lines.append("".join(traceback.format_exception(exception)).rstrip())
+    elif "source_traceback" in context:
+        lines.append("".join(traceback.format_list(context["source_traceback"])).rstrip())
+    return "\n".join(lines)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session", autouse=True)
+async def lost_exceptions() -> AsyncIterator[LostExceptions]:
+    """Installed on the session's event loop, the one every test and fixture runs on."""
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+    lost = LostExceptions()
+    loop.set_exception_handler(lost)
+    yield lost
+    loop.set_exception_handler(previous)
+
+
+@pytest.fixture(autouse=True)
+def fail_on_lost_exceptions(lost_exceptions: LostExceptions) -> Iterator[None]:
+    """After the test and its other fixtures are done (an engine's stop included): the
+    test fails if any exception was lost in the meantime."""
+    yield
+    report = lost_exceptions.report()
+    if report:
+        pytest.fail(f"exception(s) lost in the event loop during this test:\n{report}",
+                    pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -16,14 +16,16 @@ from redis.exceptions import RedisError
 
 from config.model import HotlineConfig
 from hotline.calls.records import CallLog
-from hotline.runtime.periodic import Periodic
+from hotline.runtime.supervisor import Supervisor
 from hotline.settings import Settings
+from pbx.ami import AmiConnection, AmiError
 from quality.recording_index import RecordingIndex
 from quality.recordings import (
     RecordingFacts,
     file_away,
     filed_path,
     keeps,
+    mute_spans,
     problems,
     retention_cutoff_ms,
 )
@@ -38,20 +40,18 @@ PURGE_EVERY = 3600.0
 class RecordingKeeper:
     def __init__(self, index: RecordingIndex, call_log: CallLog, routing: RoutingStore,
                  settings: Settings, config: Callable[[], HotlineConfig],
-                 clock: Callable[[], float]) -> None:
+                 clock: Callable[[], float], supervisor: Supervisor | None = None) -> None:
         self.index = index
         self.call_log = call_log
         self.routing = routing
         self.settings = settings
         self.config = config
         self.clock = clock
-        self._purges = Periodic("retention purge", PURGE_EVERY, self._purge_round)
+        self.supervisor = supervisor  # None: no hourly purge (the CLI's one-off runs)
 
     def start(self) -> None:
-        self._purges.start()
-
-    async def stop(self) -> None:
-        await self._purges.stop()
+        if self.supervisor is not None:
+            self.supervisor.every("retention purge", PURGE_EVERY, self._purge_round)
 
     async def hung_up(self, call_id: str, settle: float = SETTLE) -> None:
         """The caller hung up (the menu may have ended long before, at an agent)."""
@@ -63,6 +63,15 @@ class RecordingKeeper:
             await self.file(call_id, int(self.clock() * 1000), settle)
         except (RedisError, KeyError, ValueError) as exc:
             log.error("call %s: recording not indexed: %s", call_id, exc)
+
+    async def sweep_after_connect(self, ami: AmiConnection) -> None:
+        """Calls that ended while no engine watched (a restart, a lost connection)
+        still get their recording filed and checked."""
+        try:
+            response = await ami.send_action({"Action": "CoreShowChannels"})
+            await self.sweep(item.get("Uniqueid", "") for item in response.events)
+        except (AmiError, RedisError, KeyError, ValueError) as exc:
+            log.warning("recording sweep failed: %s", exc)
 
     async def sweep(self, live_call_ids: Iterable[str]) -> int:
         """After a restart: index the recordings of calls that ended while no engine
@@ -154,16 +163,3 @@ class RecordingKeeper:
         if deleted:
             log.info("retention: deleted %d recording(s), kept %d flagged", len(deleted), kept)
 
-
-def mute_spans(steps: list[dict[str, Any]], start: int) -> list[tuple[float, float]]:
-    """Where the recording was muted (a caller typing a secret), in seconds from its
-    start, from the call's journal."""
-    spans, muted_at = [], None
-    for step in steps:
-        at = float(str(step["at"]))
-        if step["command"] == "RECORDING MUTED":
-            muted_at = at
-        elif step["command"] == "RECORDING RESUMED" and muted_at is not None:
-            spans.append(((muted_at - start) / 1000, (at - start) / 1000))
-            muted_at = None
-    return spans

@@ -3,16 +3,17 @@ record the grade against the call's agent and queue."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
 
 from config.model import HotlineConfig
-from hotline.runtime.periodic import Periodic
+from hotline.runtime.supervisor import Supervisor
 from pbx.ami import AmiError
 from pbx.originate import AmiOriginator
 from quality.sampling import ServedCall, decide, first_attempt_at, retry_at
-from quality.survey_jobs import SurveyCallback, SurveyJobs
+from quality.survey_jobs import SurveyCallback, SurveyJobs, attempt_of
 
 log = logging.getLogger(__name__)
 
@@ -23,19 +24,25 @@ PLACING_DEADLINE = 120.0  # a job not reported back by then is due again
 class Surveys:
     def __init__(self, jobs: SurveyJobs, originator: AmiOriginator,
                  config: Callable[[], HotlineConfig], clock: Callable[[], float],
-                 salt: bytes, tick: float = 1.0) -> None:
+                 salt: bytes, supervisor: Supervisor, tick: float = 1.0) -> None:
         self.jobs = jobs
         self.originator = originator
         self.config = config
         self.clock = clock
         self.salt = salt
-        self._rounds = Periodic("callback round", tick, self._round)
+        self.supervisor = supervisor
+        self.tick = tick
+        self._rounds: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._rounds.start()
+        self._rounds = self.supervisor.every("placing due survey callbacks", self.tick,
+                                             self._round)
 
     async def stop(self) -> None:
-        await self._rounds.stop()
+        """No more rounds from this engine (the engine's stop ends them too)."""
+        if self._rounds is not None:
+            self._rounds.cancel()
+            await asyncio.wait([self._rounds], timeout=5)
 
     async def served_call_ended(self, call: ServedCall) -> None:
         config = self.config()
@@ -73,11 +80,14 @@ class Surveys:
         except AmiError as exc:
             await self._unanswered(job.call_id, job.attempts + 1, f"not placed: {exc}")
 
-    async def originate_failed(self, channel_id: str, reason: str) -> None:
-        if not channel_id.startswith("survey-"):
-            return
-        call_id, _, attempt = channel_id.removeprefix("survey-").rpartition("-")
-        await self._unanswered(call_id, int(attempt), f"not answered (cause {reason})")
+    async def originate_failed(self, channel_id: str, reason: str) -> bool:
+        """A callback that was never answered; False when `channel_id` is no survey
+        attempt's (another kind of call the engine placed)."""
+        attempt = attempt_of(channel_id)
+        if attempt is None:
+            return False
+        await self._unanswered(attempt[0], attempt[1], f"not answered (cause {reason})")
+        return True
 
     async def _unanswered(self, call_id: str, attempts: int, reason: str) -> None:
         rules = self.config().sampling

@@ -63,7 +63,8 @@ class HttpBilling:
         try:
             async with asyncio.timeout(self.timeout):
                 status, payload = await self._request(method, self.path + path, body)
-        except (TimeoutError, OSError, ValueError) as exc:
+        except (TimeoutError, OSError, ValueError, EOFError) as exc:
+            # EOFError: the body ended before its Content-Length (IncompleteReadError).
             self.breaker.failed()
             raise BillingUnavailable(f"billing backend: {exc or 'timed out'}") from None
         if status == 404:
@@ -93,8 +94,7 @@ class HttpBilling:
                     f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n")
             writer.write(head.encode() + data)
             await writer.drain()
-            status_line = await reader.readline()
-            status = int(status_line.split()[1])
+            status = _status(await reader.readline())
             length = None
             while (line := await reader.readline()) not in (b"\r\n", b""):
                 name, _, value = line.decode("latin-1").partition(":")
@@ -105,6 +105,15 @@ class HttpBilling:
             return status, payload
         finally:
             writer.close()
+
+
+def _status(line: bytes) -> int:
+    """The status code of an HTTP status line; ValueError for anything else (an empty
+    answer from a service that closed the connection, say)."""
+    parts = line.split()
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+        raise ValueError(f"not an HTTP answer: {line[:60]!r}")
+    return int(parts[1])
 
 
 def _top_up(data: dict[str, Any]) -> TopUp:

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import logging
-import os
+from collections.abc import Callable
 
 from redis.asyncio import Redis
 
 from config import model
 from hotline.billing.http import http_billing
 from hotline.billing.redis_store import RedisBilling
-from hotline.settings import Settings
 from ivr.billing import BillingBackend
-
-log = logging.getLogger(__name__)
 
 
 class Billing:
-    def __init__(self, redis: Redis, settings: Settings) -> None:
+    def __init__(self, redis: Redis, prefix: str, secret: bytes,
+                 clock: Callable[[], float]) -> None:
         self.redis = redis
-        self.settings = settings
+        self.prefix = prefix
+        self.secret = secret
+        self.clock = clock
         self._current: tuple[object, BillingBackend] | None = None
-        self._secret = settings.secret_key or self._development_key()
 
     def backend(self, config: model.HotlineConfig) -> BillingBackend:
         """The backend for this config version; the same object while its settings do
@@ -34,14 +32,8 @@ class Billing:
             backend = http_billing(str(wanted.url), wanted.timeout, wanted.failures_to_open,
                                    wanted.open_for)
         else:
-            backend = RedisBilling(self.redis, self.settings.key_prefix, self._secret,
+            backend = RedisBilling(self.redis, self.prefix, self.secret,
                                    pin_attempts=wanted.pin_attempts,
-                                   lock_seconds=int(wanted.lock_for))
+                                   lock_seconds=int(wanted.lock_for), clock=self.clock)
         self._current = (wanted, backend)
         return backend
-
-    def _development_key(self) -> bytes:
-        log.warning("HOTLINE_SECRET_KEY is not set: vouchers and PINs are hashed with a "
-                    "development key. Set a long random secret in production.")
-        return b"hotline-development-key-" + os.environ.get("USER", "").encode()
-

@@ -12,6 +12,9 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import time
+from collections.abc import Callable
+from typing import cast
 
 from redis.asyncio import Redis
 
@@ -55,13 +58,10 @@ return finish({'credited', balance, value})
 _OUTCOMES = {"wrong_pin", "locked", "used", "unknown_voucher", "no_account"}
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 class RedisBilling:
     def __init__(self, redis: Redis, prefix: str, secret: bytes, *, pin_attempts: int = 3,
-                 lock_seconds: int = 1800) -> None:
+                 lock_seconds: int = 1800, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock  # the ledger's time of each top-up
         self.redis = redis
         self.base = f"{prefix}{{billing}}"
         self.secret = secret
@@ -80,17 +80,17 @@ class RedisBilling:
         return f"{self.base}:voucher:{self.keyed('voucher', voucher)}"
 
     async def account(self, number: str) -> Account | None:
-        fields = await self.redis.hgetall(self.account_key(number))
+        fields = cast(dict[str, str], await self.redis.hgetall(self.account_key(number)))
         if not fields:
             return None
-        data = {_text(k): _text(v) for k, v in fields.items()}
+        data = dict(fields)
         return Account(number, int(data.get("balance_fen", 0)), data.get("tier", "normal"))
 
     async def last_bill(self, number: str) -> Bill | None:
         fields = await self.redis.hmget(self.account_key(number), ["bill_fen", "bill_due"])
         if fields[0] is None or fields[1] is None:
             return None
-        return Bill(int(fields[0]), dt.date.fromisoformat(_text(fields[1])))
+        return Bill(int(fields[0]), dt.date.fromisoformat(str(fields[1])))
 
     async def redeem(self, number: str, voucher: str, pin: str, request_id: str) -> TopUp:
         vh = self.keyed("voucher", voucher)
@@ -99,14 +99,14 @@ class RedisBilling:
                   f"{self.base}:pinfail:voucher:{vh}", f"{self.base}:pinfail:account:{number}",
                   self.ledger_key, f"{self.base}:request:{request_id}"],
             args=[self.keyed("pin", voucher, pin), request_id,
-                  dt.datetime.now(dt.UTC).isoformat(), self.pin_attempts, self.lock_seconds,
-                  number, vh])
-        outcome = _text(result[0])
+                  dt.datetime.fromtimestamp(self.clock(), dt.UTC).isoformat(),
+                  self.pin_attempts, self.lock_seconds, number, vh])
+        outcome = result[0]
         if outcome == "credited":
             return TopUp("credited", int(result[1]), int(result[2]))
         if outcome not in _OUTCOMES:
             raise ValueError(f"unexpected redeem outcome {outcome!r}")
-        return TopUp(outcome)  # type: ignore[arg-type]
+        return TopUp(outcome)
 
     # --- seeding (the demo, tests, an operator loading its own data) -----------------
 

@@ -13,9 +13,18 @@ from pathlib import Path
 
 from redis.exceptions import RedisError
 
+from config.queues import TIERS
 from hotline.after_call.surveys import Surveys
 from hotline.desk.agent_desk import AgentDesk
-from hotline.queues.waiting import ANNOUNCEMENT, Announcer, CallbackOffer, MessageTaker, Queues
+from hotline.queues.service import Queues
+from hotline.queues.waiting import (
+    ANNOUNCEMENT,
+    Announcer,
+    CallbackOffer,
+    MessageTaker,
+    WaitEnd,
+    WaitOffers,
+)
 from hotline.runtime.live_config import LiveConfig
 from ivr.announcements import place_in_line
 from ivr.billing import BillingBackend, BillingUnavailable
@@ -27,7 +36,6 @@ from quality.recordings import recording_options
 
 log = logging.getLogger(__name__)
 
-TIERS = {"diamond", "gold", "silver", "normal"}
 CALLBACK_OFFER, CALLBACK_CONFIRMED = "queue_callback_offer", "queue_callback_confirmed"
 MESSAGE_PROMPT = "queue_message"
 
@@ -58,7 +66,7 @@ class CallFlow:
             return await self.desk.feature_code(line, call.variables.get("agi_arg_2", ""),
                                                 call.variables.get("agi_arg_3", ""))
         # Both lookups at once: the caller's wait starts after them.
-        back, tier = await asyncio.gather(self.queues.returned(call.call_id),
+        back, tier = await asyncio.gather(self.queues.outcomes.returned(call.call_id),
                                           self.tier_of(call.caller_number))
         if back is not None:  # the agent did not answer: same queue, same place
             outcome, _ = await self._wait(line, back.queue, back.tier, back.boost,
@@ -157,23 +165,24 @@ class CallFlow:
         if queue not in config.queues:
             await self._person(line, f"queue '{queue}' no longer exists")
             return f"to a person: queue '{queue}' no longer exists", None
-        outcome = await self.queues.wait(line, queue, tier=tier, boost=boost,
-                                         arrived_at=arrived_at, menu_path=menu_path,
-                                         announce=self._place_in_line(language),
-                                         offer_callback=self._callback_offer(language),
-                                         take_message=self._message_taker(language))
-        if outcome.kind == "menu":
-            return f"left queue {queue} ({outcome.reason})", outcome.node
-        if outcome.kind == "person":
-            await self._person(line, outcome.reason)
-            return f"to a person from queue {queue}: {outcome.reason}", None
-        if outcome.kind == "connecting":
-            return f"to an agent from queue {queue}", None
-        if outcome.kind == "callback":
-            return f"kept in queue {queue} for a callback", None
-        if outcome.kind == "message":
-            return f"left a message from queue {queue}: {outcome.reason}", None
-        return f"caller left queue {queue}", None
+        outcome = await self.queues.waiting.wait(
+            line, queue, tier=tier, boost=boost, arrived_at=arrived_at, menu_path=menu_path,
+            offers=WaitOffers(self._place_in_line(language), self._callback_offer(language),
+                              self._message_taker(language)))
+        match outcome.end:
+            case WaitEnd.MENU:
+                return f"left queue {queue} ({outcome.reason})", outcome.node
+            case WaitEnd.PERSON:
+                await self._person(line, outcome.reason)
+                return f"to a person from queue {queue}: {outcome.reason}", None
+            case WaitEnd.CONNECTING:
+                return f"to an agent from queue {queue}", None
+            case WaitEnd.CALLBACK:
+                return f"kept in queue {queue} for a callback", None
+            case WaitEnd.MESSAGE:
+                return f"left a message from queue {queue}: {outcome.reason}", None
+            case WaitEnd.GONE:
+                return f"caller left queue {queue}", None
 
     def _place_in_line(self, language: str) -> Announcer:
         """How this caller hears their place in line: the YAML's prompts around the

@@ -9,17 +9,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
 from pbx.agi import AgiResult
 from pbx.ports import Call
-
-
-def text(value: bytes | str) -> str:
-    """Redis replies are bytes unless the client decodes them; accept either."""
-    return value.decode() if isinstance(value, bytes) else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +60,7 @@ class CallLog:
 
     async def owner(self, call_id: str) -> str | None:
         value = await self.redis.get(self.keys(call_id).owner)
-        return None if value is None else text(value)
+        return None if value is None else str(value)
 
     async def claim_and_open(self, call: Call, instance_id: str) -> bool:
         """`claim`, and for the winner `opened`, in one round trip: the caller's wait
@@ -78,6 +73,26 @@ class CallLog:
 
     async def step(self, call_id: str, command: str, result: AgiResult | None,
                    error: str = "") -> None:
+        keys = self.keys(call_id)
+        async with self.redis.pipeline(transaction=True) as tx:
+            tx.rpush(keys.steps, self._entry(command, result, error))
+            tx.expire(keys.steps, self.ttl)
+            await tx.execute()
+
+    async def rewrite_steps(self, call_id: str,
+                            steps: list[tuple[str, AgiResult | None, str]]) -> None:
+        """The whole journal at once, in place of what was stored: for a call whose
+        steps could not all be written while Redis was away. The steps keep the time
+        they are written, not the time they happened."""
+        keys = self.keys(call_id)
+        async with self.redis.pipeline(transaction=True) as tx:
+            tx.delete(keys.steps)
+            if steps:
+                tx.rpush(keys.steps, *(self._entry(*step) for step in steps))
+                tx.expire(keys.steps, self.ttl)
+            await tx.execute()
+
+    def _entry(self, command: str, result: AgiResult | None, error: str) -> str:
         entry: dict[str, Any] = {"at": self._now_ms(), "command": command}
         if result is not None:
             entry["code"] = result.code
@@ -86,19 +101,14 @@ class CallLog:
                 entry["data"] = result.data
         if error:
             entry["error"] = error
-        keys = self.keys(call_id)
-        async with self.redis.pipeline(transaction=True) as tx:
-            tx.rpush(keys.steps, json.dumps(entry, ensure_ascii=False))
-            tx.expire(keys.steps, self.ttl)
-            await tx.execute()
+        return json.dumps(entry, ensure_ascii=False)
 
     async def closed(self, call_id: str, outcome: str) -> None:
         await self.redis.hset(self.keys(call_id).record,
                               mapping={"ended": self._now_ms(), "outcome": outcome})
 
     async def record(self, call_id: str) -> dict[str, str]:
-        raw = await self.redis.hgetall(self.keys(call_id).record)
-        return {text(k): text(v) for k, v in raw.items()}
+        return cast(dict[str, str], await self.redis.hgetall(self.keys(call_id).record))
 
     async def steps(self, call_id: str) -> list[dict[str, Any]]:
         raw = await self.redis.lrange(self.keys(call_id).steps, 0, -1)

@@ -33,6 +33,7 @@ async def queues_command(args: argparse.Namespace, settings: Settings) -> int:
     from hotline.queues.queue_log import QueueLog
     from hotline.queues.stats import QueueStats
     from hotline.runtime.redis_client import connect
+    from hotline.runtime.supervisor import Supervisor
     from routing.stats import ALL_TIERS
     from routing.store import RoutingStore
 
@@ -44,7 +45,8 @@ async def queues_command(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         config = load_text(active.text, active.source).config
         stats = QueueStats(redis, settings.key_prefix, time.time,
-                           lambda: config.calendar.timezone, QueueLog(None, time.time))
+                           lambda: config.calendar.timezone,
+                           QueueLog(None, time.time, Supervisor()))
         store = RoutingStore(redis, settings.key_prefix)
         day = args.day or stats.day()
         print(f"{day}  queue / tier      offered answered abandoned(short)  SL  SL+abandons"

@@ -14,12 +14,12 @@ import contextlib
 import logging
 import math
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from agents.state import Move, MoveRefused
 from config.model import HotlineConfig
 from hotline.queues.callback_in_line import CONNECT_CONTEXT, CallbackInLine
 from hotline.queues.reporting import QueueReporting
+from hotline.runtime.supervisor import Supervisor
 from pbx.ami import AmiConnection, AmiError, AmiResponse
 from routing.decide import WaitingCall
 from routing.store import RoutingStore
@@ -33,7 +33,7 @@ class Connector:
     def __init__(self, ami: AmiConnection, store: RoutingStore, report: QueueReporting,
                  callbacks_in_line: CallbackInLine, clock: Callable[[], float],
                  wake_matching: Callable[[], None], dial_strings_set: Callable[[], bool],
-                 spawn: Callable[[Awaitable[Any]], None]) -> None:
+                 supervisor: Supervisor) -> None:
         self.ami = ami
         self.store = store
         self.report = report
@@ -41,7 +41,7 @@ class Connector:
         self.clock = clock
         self.wake_matching = wake_matching
         self.dial_strings_set = dial_strings_set  # True: Asterisk holds the dial strings
-        self.spawn = spawn
+        self.supervisor = supervisor
 
     def ring_now(self, config: HotlineConfig, call: WaitingCall, agent_id: str,
                  fields: dict[str, str]) -> None:
@@ -51,9 +51,11 @@ class Connector:
         try:
             answers = [self.ami.start_action(a) for a in first]
         except AmiError as exc:
-            self.spawn(self._not_rung(call, agent_id, exc))
+            self.supervisor.spawn(self._not_rung(call, agent_id, exc), "back in line",
+                                  call.call_id)
             return
-        self.spawn(self._settle(config, call, agent_id, answers, then))
+        self.supervisor.spawn(self._settle(config, call, agent_id, answers, then),
+                              "ringing an agent", call.call_id)
 
     async def connect(self, config: HotlineConfig, call: WaitingCall, agent_id: str) -> None:
         """A caller this process does not hold: their details come from Redis."""

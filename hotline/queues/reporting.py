@@ -9,6 +9,7 @@ from collections.abc import Callable
 from config.model import HotlineConfig
 from hotline.queues.stats import QueueStats
 from pbx.ports import Call
+from routing.policy import Leave, counted_as
 from routing.stats import abandoned_counters, answered_counters
 from routing.store import RoutingStore
 
@@ -31,11 +32,10 @@ class QueueReporting:
         self.stats.log.write(call.call_id, queue, "", "ENTERQUEUE", "", call.caller_number,
                              position)
 
-    async def left(self, call_id: str, queue: str, tier: str, why: str) -> None:
+    async def left(self, call_id: str, queue: str, tier: str, why: Leave) -> None:
         if self.stats is None:
             return
-        await self.stats.count(queue, tier, {"overflowed" if why == "overflow" else
-                                             "timed_out": 1})
+        await self.stats.count(queue, tier, {counted_as(why): 1})
         fields = await self.store.call(call_id)
         waited = self.clock() - float(fields.get("arrived_at", self.clock()))
         self.stats.log.write(call_id, queue, "", "EXITWITHTIMEOUT", 1, 1, int(waited))

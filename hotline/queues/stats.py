@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections.abc import Callable
+from typing import cast
 
 from redis.asyncio import Redis
 
@@ -18,9 +19,6 @@ from routing.stats import ALL_TIERS, QueueFigures
 KEEP_DAYS = 45
 RECENT_HANDLE_TIMES = 20
 
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 class QueueStats:
@@ -51,8 +49,8 @@ class QueueStats:
             await pipe.execute()
 
     async def figures(self, day: str, queue: str, tier: str = ALL_TIERS) -> QueueFigures:
-        raw = await self.redis.hgetall(self.key(day, queue, tier))
-        return QueueFigures.from_counters({_text(k): _text(v) for k, v in raw.items()})
+        raw = cast(dict[str, str], await self.redis.hgetall(self.key(day, queue, tier)))
+        return QueueFigures.from_counters(dict(raw))
 
     # --- per call: when it rang and was answered, for ring and talk times --------------
 
@@ -66,8 +64,8 @@ class QueueStats:
             await pipe.execute()
 
     async def moments(self, call_id: str) -> dict[str, float]:
-        raw = await self.redis.hgetall(self.call_key(call_id))
-        return {_text(k): float(_text(v)) for k, v in raw.items()}
+        raw = cast(dict[str, str], await self.redis.hgetall(self.call_key(call_id)))
+        return {k: float(v) for k, v in raw.items()}
 
     # --- recent handle times, for the expected wait announced to callers -------------
 
@@ -80,4 +78,4 @@ class QueueStats:
 
     async def recent_handle_times(self, queue: str) -> list[float]:
         raw = await self.redis.lrange(f"{self.base}:handle_times:{queue}", 0, -1)
-        return [float(_text(v)) for v in raw]
+        return [float(v) for v in raw]

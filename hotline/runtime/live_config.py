@@ -12,13 +12,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 from redis.exceptions import RedisError
 
 from config.loader import ConfigError, Loaded, check, load_text
 from config.model import HotlineConfig
 from config.versions import ConfigVersions, Version
+from hotline.runtime.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,12 @@ log = logging.getLogger(__name__)
 class LiveConfig:
     def __init__(self, versions: ConfigVersions, path: Path, author: str,
                  poll_every: float = 2.0,
-                 prepare: Callable[[HotlineConfig], Awaitable[None]] | None = None) -> None:
+                 prepare: Callable[[HotlineConfig], Awaitable[None]] | None = None,
+                 supervisor: Supervisor | None = None) -> None:
+        # Alone (tools, tests), it watches its own followers; in the engine, the engine's
+        # supervisor does, and stops them.
+        self._own_supervisor = supervisor is None
+        self.supervisor = supervisor or Supervisor()
         # `prepare` runs before a version is served (rendering its prompts, say).
         self.prepare = prepare
         self.versions = versions
@@ -38,8 +43,6 @@ class LiveConfig:
         self.listeners: list[Callable[[HotlineConfig, int], None]] = []
         self._file_stamp: tuple[float, int] | None = None
         self._wanted: int | None = None
-        self._stopping = False
-        self._tasks: list[asyncio.Task[Any]] = []
 
     @property
     def config(self) -> HotlineConfig:
@@ -56,15 +59,16 @@ class LiveConfig:
             await self._adopt(active)
             self._file_stamp = self._stamp()
         if watch:
-            self._tasks = [asyncio.ensure_future(self._follow_redis()),
-                           asyncio.ensure_future(self._watch_file())]
+            # Started again after any failure: a follower that died silently would leave
+            # this engine on an old version while the others moved on.
+            self.supervisor.forever("following the live config version", self._follow_redis,
+                                    pause_max=self.poll_every)
+            self.supervisor.forever("watching the config file", self._watch_file,
+                                    pause_max=self.poll_every)
 
     async def stop(self) -> None:
-        self._stopping = True
-        for task in self._tasks:
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=5)
+        if self._own_supervisor:
+            await self.supervisor.stop()
 
     async def activate_file(self, why: str) -> bool:
         """Activate the file's current text; False (and the reasons logged) if invalid."""
@@ -119,21 +123,16 @@ class LiveConfig:
             listener(loaded.config, version.number)
 
     async def _follow_redis(self) -> None:
-        while not self._stopping:
-            try:
-                async with self.versions.redis.pubsub() as pubsub:
-                    await pubsub.subscribe(self.versions.channel)
-                    await self.refresh()  # anything missed while not subscribed
-                    while not self._stopping:
-                        await pubsub.get_message(ignore_subscribe_messages=True,
-                                                 timeout=self.poll_every)
-                        await self.refresh()
-            except RedisError as exc:
-                log.warning("config follower lost Redis (%s); retrying", exc)
-                await asyncio.sleep(self.poll_every)
+        async with self.versions.redis.pubsub() as pubsub:
+            await pubsub.subscribe(self.versions.channel)
+            await self.refresh()  # anything missed while not subscribed
+            while True:
+                await pubsub.get_message(ignore_subscribe_messages=True,
+                                         timeout=self.poll_every)
+                await self.refresh()
 
     async def _watch_file(self) -> None:
-        while not self._stopping:
+        while True:
             await asyncio.sleep(self.poll_every)
             stamp = self._stamp()
             if stamp is not None and stamp != self._file_stamp:

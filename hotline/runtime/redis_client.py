@@ -16,6 +16,8 @@ def connect(url: str, max_connections: int = 64) -> Redis:
     repeat (claims compare the owner, journal entries carry their time). Hundreds of
     callers at once share a bounded pool and wait their turn for a connection rather
     than fail with "too many connections".
+
+    Replies are decoded as UTF-8 text: every value the engine stores is text.
     """
     pool = BlockingConnectionPool.from_url(
         url,
@@ -25,5 +27,6 @@ def connect(url: str, max_connections: int = 64) -> Redis:
         retry_on_error=[ConnectionError, TimeoutError],
         socket_connect_timeout=2,
         socket_timeout=5,
+        decode_responses=True,
     )
     return Redis(connection_pool=pool)

@@ -1,12 +1,18 @@
-"""Waiting on what the engine stored, the way a supervisor's tools would read it."""
+"""Waiting on what the engine stored, the way a supervisor's tools would read it.
+
+Nothing here sleeps to let something happen: a wait polls the thing it waits for,
+returns as soon as it holds, and fails with what it last saw at its deadline.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from redis.asyncio import Redis
 
@@ -15,26 +21,56 @@ from hotline.engine import Engine
 from hotline.settings import Settings
 from tests.conftest import EventTap
 
+T = TypeVar("T")
+
+POLL = 0.05  # seconds between two reads of a condition
+
+
+@overload
+async def until(read: Callable[[], Awaitable[T]], timeout: float, what: str, *,
+                holds: Callable[[T], object] = bool) -> T: ...
+
+
+@overload
+async def until(read: Callable[[], T], timeout: float, what: str, *,
+                holds: Callable[[T], object] = bool) -> T: ...
+
+
+async def until(read: Callable[[], Any], timeout: float, what: str, *,
+                holds: Callable[[Any], object] = bool) -> Any:
+    """`read()` (a coroutine function or a plain one), again and again, until
+    `holds` of its value is true; returns that value. Fails after `timeout` seconds,
+    saying `what` was awaited and the value last read."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if inspect.isawaitable(value):
+            value = await value
+        if holds(value):
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"not within {timeout:g}s: {what} (last seen: {value!r})")
+        await asyncio.sleep(POLL)
+
 
 async def wait_ended(engine: Engine, call_id: str, timeout: float = 30.0) -> dict[str, str]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        record = await engine.call_log.record(call_id)
-        if "ended" in record:
-            return record
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"call {call_id} did not end within {timeout}s: {record}")
+    return await until(lambda: engine.call_log.record(call_id), timeout,
+                       f"call {call_id} ends", holds=lambda record: "ended" in record)
 
 
 async def wait_steps(engine: Engine, call_id: str, count: int,
                      timeout: float = 15.0) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        steps = await engine.call_log.steps(call_id)
-        if len(steps) >= count:
-            return steps
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"call {call_id} has {len(steps)} steps, expected {count}")
+    return await until(lambda: engine.call_log.steps(call_id), timeout,
+                       f"call {call_id} has {count} steps",
+                       holds=lambda steps: len(steps) >= count)
+
+
+async def held_past(engine: Engine, call_id: str, at: float, timeout: float = 30.0) -> None:
+    """Until the caller's journal holds a step that ended after `at` (epoch seconds):
+    they were still on the line, hearing the engine, at that moment."""
+    await until(lambda: engine.call_log.steps(call_id), timeout,
+                f"call {call_id} is still served at {at:.1f}",
+                holds=lambda steps: any(s["at"] >= at * 1000 for s in steps))
 
 
 class Phone:
@@ -46,32 +82,46 @@ class Phone:
         self.call_id = call_id
 
     async def channel(self) -> str:
-        deadline = time.monotonic() + 15
-        while "channel" not in (record := await self.engine.call_log.record(self.call_id)):
-            assert time.monotonic() < deadline, "the call never reached the engine"
-            await asyncio.sleep(0.05)
+        record = await until(lambda: self.engine.call_log.record(self.call_id), 15,
+                             "the call reaches the engine",
+                             holds=lambda record: "channel" in record)
         return record["channel"]
 
-    async def listening(self, prompt: str, timeout: float = 30.0) -> None:
-        """Until the engine waits for keys over `prompt` (a path's last parts)."""
-        deadline = time.monotonic() + timeout
-        while not any(c.call.call.call_id == self.call_id and c.line.startswith("GET DATA")
-                      and f"/{prompt} " in c.line for c in self.engine.agi.commands.values()):
-            assert time.monotonic() < deadline, f"the engine never asked for keys at {prompt}"
-            await asyncio.sleep(0.05)
+    def asking(self, prompt: str) -> str | None:
+        """The id of the command that waits for keys over `prompt` (a path's last
+        parts) on this call right now, if any."""
+        return next((command_id for command_id, c in self.engine.agi.commands.items()
+                     if c.call.call.call_id == self.call_id and c.line.startswith("GET DATA")
+                     and f"/{prompt} " in c.line), None)
+
+    async def listening(self, prompt: str, timeout: float = 30.0) -> str:
+        """Until the engine waits for keys over `prompt`; the id of that command."""
+        command_id = await until(lambda: self.asking(prompt), timeout,
+                                 f"the engine asks for keys at {prompt}")
+        assert command_id is not None
+        return command_id
+
+    async def taken(self, command_id: str, timeout: float = 30.0) -> None:
+        """Until the engine has the answer to the command `command_id` (the keys, or
+        the prompt's timeout)."""
+        await until(lambda: command_id not in self.engine.agi.commands, timeout,
+                    f"the engine's command {command_id} finishes")
 
     async def press(self, keys: str) -> None:
         channel = await self.channel()
-        for key in keys:
+        for n, key in enumerate(keys):
+            if n:
+                await asyncio.sleep(0.2)  # a person's pace between two keys
             await self.engine.ami.send_action({
                 "Action": "PlayDTMF", "Channel": channel, "Digit": key, "Duration": 120,
                 "Receive": "true"})
-            await asyncio.sleep(0.2)
 
     async def answer(self, prompt: str, keys: str) -> None:
-        await self.listening(prompt)
-        await asyncio.sleep(0.3)  # a moment into the prompt
+        """Hear `prompt` begin, press `keys`, and wait until the engine took them."""
+        command_id = await self.listening(prompt)
+        await asyncio.sleep(0.3)  # a person: a moment into the prompt before pressing
         await self.press(keys)
+        await self.taken(command_id)
 
     async def hang_up(self) -> None:
         await self.engine.ami.send_action({"Action": "Hangup", "Channel": await self.channel()},

@@ -29,6 +29,14 @@ async def billing_service() -> AsyncIterator[tuple[int, list[str]]]:
         seen.append(request.strip())
         method, path, _ = request.split()
         status, answer = 404, {}
+        if path == "/billing/accounts/13800000007":  # a service that closes, saying nothing
+            writer.close()
+            return
+        if path == "/billing/accounts/13800000006":  # a body cut short
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{\"bal")
+            await writer.drain()
+            writer.close()
+            return
         if path == "/billing/accounts/13800000009":  # a gateway answering garbage
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n<html>oops")
             await writer.drain()
@@ -82,6 +90,19 @@ async def test_a_malformed_answer_is_a_clear_failure_not_a_crash(
     with pytest.raises(BillingUnavailable, match=r"unreadable body .*KeyError.*balance_fen"):
         await backend.account("13800000008")
     assert backend.breaker.is_open  # two bad answers in a row: stop asking for a while
+
+
+async def test_an_empty_or_cut_answer_counts_against_the_breaker(
+        billing_service: tuple[int, list[str]]) -> None:
+    port, _ = billing_service
+    backend = HttpBilling(f"http://127.0.0.1:{port}/billing", 2.0,
+                          CircuitBreaker(2, 30, time.monotonic))
+    with pytest.raises(BillingUnavailable, match="not an HTTP answer"):
+        await backend.account("13800000007")
+    assert not backend.breaker.is_open and backend.breaker.failures == 1
+    with pytest.raises(BillingUnavailable):
+        await backend.account("13800000006")
+    assert backend.breaker.is_open
 
 
 async def test_the_circuit_opens_after_failures_and_fails_fast() -> None:

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.settings import Settings
-from tests.integration.helpers import agents_ready, engine_for
+from tests.integration.helpers import agents_ready, engine_for, until
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
 
@@ -50,10 +50,8 @@ async def test_a_sampled_call_gets_a_callback_and_the_grade_is_kept(
                            and m.get("Caller") == caller.caller_number, timeout=20)
         # The agent talks 3 s and hangs up; a second later the callback is due.
         callbacks = engine.surveys.jobs
-        deadline = time.monotonic() + 40
-        while not (result := await callbacks.result(call_id)):
-            assert time.monotonic() < deadline, await callbacks.state(call_id)
-            await asyncio.sleep(0.2)
+        result = await until(lambda: callbacks.result(call_id), 40,
+                             f"the survey of call {call_id} has a result")
         assert (result["grade"], result["agent"], result["queue"]) == ("4", "1001", "billing")
         assert result["number"] == caller.caller_number
         job = await callbacks.state(call_id)
@@ -85,11 +83,10 @@ async def test_no_answer_is_retried_and_a_restart_neither_loses_nor_repeats_it(
         await agents_ready(engine, "1001")
         call_id = await place_call(engine.originator, caller)
         callbacks = engine.surveys.jobs
-        deadline = time.monotonic() + 40
         # The first attempt rings 2 s unanswered; the job waits for its retry.
-        while (await callbacks.state(call_id)).get("reason", "").find("not answered") < 0:
-            assert time.monotonic() < deadline, await callbacks.state(call_id)
-            await asyncio.sleep(0.2)
+        await until(lambda: callbacks.state(call_id), 40,
+                    f"the first callback of call {call_id} is not answered",
+                    holds=lambda job: "not answered" in job.get("reason", ""))
         first_failed_at = time.monotonic()
         assert (await callbacks.state(call_id))["state"] == "due"
     finally:
@@ -99,11 +96,9 @@ async def test_no_answer_is_retried_and_a_restart_neither_loses_nor_repeats_it(
     engine, tap = await engine_for(settings, redis, text, tmp_path)
     try:
         callbacks = engine.surveys.jobs
-        deadline = time.monotonic() + 30
-        while (await callbacks.state(call_id))["state"] != "failed":
-            assert time.monotonic() < deadline, await callbacks.state(call_id)
-            await asyncio.sleep(0.2)
-        job = await callbacks.state(call_id)
+        job = await until(lambda: callbacks.state(call_id), 30,
+                          f"the callback of call {call_id} has failed for good",
+                          holds=lambda job: job.get("state") == "failed")
         assert job["attempts"] == "2"  # the retry, once: nothing lost, nothing repeated
         assert time.monotonic() - first_failed_at >= 4 - 0.5  # the configured spacing
         rung = [m for m in tap.events if m.get("Event") == "Newchannel"
@@ -147,10 +142,8 @@ async def test_a_low_grade_customer_leaves_a_spoken_comment(
         caller = SimulatedCaller(caller_number="13566660000", dialled_number="180", stay=30)
         call_id = await place_call(engine.originator, caller)
         callbacks = engine.surveys.jobs
-        deadline = time.monotonic() + 60
-        while not (result := await callbacks.result(call_id)):
-            assert time.monotonic() < deadline, await callbacks.state(call_id)
-            await asyncio.sleep(0.2)
+        result = await until(lambda: callbacks.result(call_id), 60,
+                             f"the survey of call {call_id} has a result")
         assert (result["grade"], result["agent"]) == ("1", "1001")
         survey = [s["command"] for s in await engine.call_log.steps(f"survey-{call_id}-1")]
         assert any(c.startswith("COMMENT STARTED ") for c in survey), survey
@@ -191,11 +184,12 @@ async def test_two_engines_place_each_due_callback_once(
         first.surveys.start()
         second.surveys.start()
         callbacks = first.surveys.jobs
-        deadline = time.monotonic() + 60
-        while (states := [await callbacks.state(c.call_id) for c in served]) and any(
-                s["state"] != "failed" for s in states):
-            assert time.monotonic() < deadline, states
-            await asyncio.sleep(0.3)
+
+        async def states() -> list[dict[str, str]]:
+            return [await callbacks.state(c.call_id) for c in served]
+
+        await until(states, 60, "every callback has been tried, and failed",
+                    holds=lambda jobs: all(job.get("state") == "failed" for job in jobs))
         rung = [m["Uniqueid"] for m in tap.events if m.get("Event") == "Newchannel"
                 and m.get("Uniqueid", "").startswith("survey-served-")
                 and ";" not in m["Uniqueid"]]

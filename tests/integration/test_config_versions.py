@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
+import logging
 import time
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from config.versions import ConfigVersions, NothingToRollBack
 from hotline.cli.main import main
 from hotline.dev.local_redis import LocalRedis
 from hotline.runtime.live_config import LiveConfig
+from tests.integration.helpers import until
 
 pytestmark = pytest.mark.redis
 
@@ -31,13 +32,6 @@ def faster_relax(text: str) -> str:
 @pytest.fixture
 def prefix() -> str:
     return f"versions-{next(_prefixes)}:"
-
-
-async def wait_for(condition: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 async def test_activate_refuse_and_roll_back(redis: Redis, prefix: str) -> None:
@@ -66,8 +60,8 @@ async def test_activate_refuse_and_roll_back(redis: Redis, prefix: str) -> None:
     assert (await versions.get(2)).sha256 == second.loaded.sha256  # type: ignore[union-attr]
 
 
-async def test_every_engine_follows_the_active_version(redis: Redis, prefix: str,
-                                                       tmp_path: Path) -> None:
+async def test_every_engine_follows_the_active_version(
+        redis: Redis, prefix: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "hotline.yaml"
     path.write_text(EXAMPLE)
     engines = [LiveConfig(ConfigVersions(redis, prefix, time.time), path, "engine",
@@ -79,16 +73,21 @@ async def test_every_engine_follows_the_active_version(redis: Redis, prefix: str
         # A supervisor activates from elsewhere (the CLI, another engine).
         other = ConfigVersions(redis, prefix, time.time)
         await other.activate(faster_relax(EXAMPLE), author="sup", source="cli")
-        await wait_for(lambda: all(live.version == 2 for live in engines))
+        await until(lambda: [live.version for live in engines], 10,
+                    "both engines serve version 2", holds=lambda seen: seen == [2, 2])
         assert all(live.config.queues["general"].relax[0].after == 5 for live in engines)
 
-        # The file changes on disk: a broken save changes nothing...
+        # The file changes on disk: a broken save is seen, refused, and changes nothing...
+        caplog.set_level(logging.ERROR, logger="hotline.runtime.live_config")
         path.write_text(BROKEN)
-        await asyncio.sleep(1.0)
+        await until(lambda: [r for r in caplog.records if "not activated" in r.getMessage()],
+                    10, "both engines refuse the broken file",
+                    holds=lambda refusals: len(refusals) >= 2)
         assert [live.version for live in engines] == [2, 2]
         # ...and a good one becomes the next version.
         path.write_text(EXAMPLE.replace("  rate: 0.10", "  rate: 0.20"))
-        await wait_for(lambda: all(live.version == 3 for live in engines))
+        await until(lambda: [live.version for live in engines], 10,
+                    "both engines serve version 3", holds=lambda seen: seen == [3, 3])
         assert engines[1].config.sampling.rate == 0.2
     finally:
         for live in engines:

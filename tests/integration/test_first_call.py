@@ -48,4 +48,4 @@ async def test_callers_keys_reach_the_engine_and_are_said_back(engine: Engine,
                            and m.get("Uniqueid") == c, timeout=10)
     channels = await engine.ami.send_action({"Action": "CoreShowChannels"})
     assert not {e.get("Uniqueid") for e in channels.events} & set(call_ids)
-    assert not engine.sessions and not engine.agi.commands
+    assert not engine.calls.sessions and not engine.agi.commands

@@ -8,7 +8,6 @@ through to the agent under the new rule, without being dropped.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -23,7 +22,7 @@ from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.engine import Engine
 from hotline.settings import Settings
 from tests.conftest import EventTap
-from tests.integration.helpers import wait_ended
+from tests.integration.helpers import held_past, until, wait_ended
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
 
@@ -46,13 +45,6 @@ async def live_hotline(settings: Settings, redis: Redis,
     await engine.stop()
 
 
-async def until(condition: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not await condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, what
-        await asyncio.sleep(0.1)
-
-
 async def test_a_waiting_caller_gets_the_new_relax_rule(
         live_hotline: tuple[Engine, EventTap]) -> None:
     engine, tap = live_hotline
@@ -67,8 +59,11 @@ async def test_a_waiting_caller_gets_the_new_relax_rule(
     async def waiting() -> bool:
         return [c.call_id for c in await store.waiting("billing")] == [call_id]
 
-    await until(waiting, 15, "the caller never joined the billing queue")
-    await asyncio.sleep(3.0)  # past 2 s: the old rule still asks proficiency 8
+    await until(waiting, 15, "the caller joins the billing queue")
+    arrived = float((await store.call(call_id))["arrived_at"])
+    # Still on hold 3 s after arriving, past the 2 s the new rule will say: the old rule
+    # still asks proficiency 8.
+    await held_past(engine, call_id, arrived + 3.0)
     assert await waiting()
     assert await store.agent_state("1001") is AgentState.READY
 
@@ -76,7 +71,7 @@ async def test_a_waiting_caller_gets_the_new_relax_rule(
     with pytest.raises(ConfigError):
         await versions.activate(text.replace("    relax:\n", "    relx:\n"),
                                 author="supervisor", source="typo.yaml")
-    await asyncio.sleep(1.5)
+    assert await versions.active_number() == 1
     assert engine.live.version == 1 and await waiting()
 
     await versions.activate(text.replace(OLD_RULE, NEW_RULE), author="supervisor",
@@ -84,7 +79,10 @@ async def test_a_waiting_caller_gets_the_new_relax_rule(
     answered = await tap.wait_for(lambda m: m.get("UserEvent") == "HotlineAgentAnswered"
                                   and m.get("Caller") == caller.caller_number, timeout=15)
     assert answered["Agent"] == "1001"
+    # The refused text never became a version: the good one is the second.
     assert engine.live.version == 2
+    assert [(e["what"], e["version"]) for e in await versions.history()] == [
+        ("activate", 1), ("activate", 2)]
     # Not dropped: the caller's channel was never hung up before the agent answered.
     assert not [m for m in tap.events if m.get("Event") == "Hangup"
                 and m.get("Uniqueid") == call_id and tap.events.index(m)
@@ -93,7 +91,7 @@ async def test_a_waiting_caller_gets_the_new_relax_rule(
     async def on_call() -> bool:
         return await store.agent_state("1001") is AgentState.ON_CALL
 
-    await until(on_call, 5, "the agent was never marked on call")
+    await until(on_call, 5, "the agent is marked on call")
     record = await wait_ended(engine, call_id)
     assert record["outcome"].startswith("to an agent from queue billing")
 
@@ -108,7 +106,7 @@ async def test_a_removed_queue_sends_its_callers_to_the_declared_fallback(
     async def waiting() -> bool:
         return [c.call_id for c in await store.waiting("billing")] == [call_id]
 
-    await until(waiting, 15, "the caller never joined the billing queue")
+    await until(waiting, 15, "the caller joins the billing queue")
     text = CONFIG.read_text()
     start = text.index("queues:\n")
     end = text.index("vip:\n")
@@ -122,7 +120,7 @@ async def test_a_removed_queue_sends_its_callers_to_the_declared_fallback(
         return any(s["command"].startswith("GET DATA") and "/zh/menu" in s["command"]
                    for s in steps)
 
-    await until(back_in_the_menu, 20, "the caller never reached the queue's fallback")
+    await until(back_in_the_menu, 20, "the caller reaches the queue's fallback")
     assert not await waiting()
     record = await engine.call_log.record(call_id)
     assert "ended" not in record  # still on the line, in the menu: not dropped

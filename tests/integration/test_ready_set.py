@@ -18,10 +18,11 @@ from redis.asyncio import Redis
 from agents.state import Move
 from config.model import HotlineConfig
 from config.queues import Agent, Queue, RelaxStep, TierRule, Vip
-from hotline.queues.waiting import Queues
+from hotline.queues.service import Queues
 from pbx.ami import AmiConnection
 from routing.decide import WaitingCall
 from routing.store import Reserved, RoutingStore
+from tests.integration.helpers import until
 
 pytestmark = [pytest.mark.redis]
 
@@ -44,16 +45,16 @@ async def make_ready(store: RoutingStore, agent_id: str, now: float) -> None:
 async def test_the_ready_set_follows_agent_moves(redis: Redis) -> None:
     store = fresh_store(redis)
     await store.apply("1001", Move.LOG_IN, 100.0)
-    assert await store.ready_agents() == {}
+    assert await store.view.ready_agents() == {}
     await store.apply("1001", Move.GO_READY, 101.5)
     await make_ready(store, "1002", 102.0)
-    assert await store.ready_agents() == {"1001": 101.5, "1002": 102.0}
+    assert await store.view.ready_agents() == {"1001": 101.5, "1002": 102.0}
 
     await store.apply("1001", Move.GO_NOT_READY, 103.0)
-    assert await store.ready_agents() == {"1002": 102.0}
+    assert await store.view.ready_agents() == {"1002": 102.0}
     await store.apply("1001", Move.GO_READY, 104.0)  # idle again: since now
     await store.apply("1002", Move.LOG_OUT, 105.0)
-    assert await store.ready_agents() == {"1001": 104.0}
+    assert await store.view.ready_agents() == {"1001": 104.0}
     # The hash and the set agree on every agent.
     assert (await store.agent("1001"))["idle_since"] == "104.0"
 
@@ -68,7 +69,7 @@ async def test_a_reservation_takes_the_agent_once(redis: Redis) -> None:
     await store.join(second, "PJSIP/c2")
 
     assert await store.reserve("1001", first, 120.0) is Reserved.YES
-    assert await store.ready_agents() == {"1002": 100.0}
+    assert await store.view.ready_agents() == {"1002": 100.0}
     assert (await store.agent("1001"))["state"] == "reserved"
     assert [c.call_id for c in await store.waiting("billing")] == ["c2"]
 
@@ -77,11 +78,11 @@ async def test_a_reservation_takes_the_agent_once(redis: Redis) -> None:
     assert [c.call_id for c in await store.waiting("billing")] == ["c2"]
     # A caller already offered is refused, and the other agent stays ready.
     assert await store.reserve("1002", first, 121.0) is Reserved.CALL_NOT_WAITING
-    assert await store.ready_agents() == {"1002": 100.0}
+    assert await store.view.ready_agents() == {"1002": 100.0}
 
     # Back to ready when the offer is withdrawn.
     await store.apply("1001", Move.CANCEL_OFFER, 130.0)
-    assert await store.ready_agents() == {"1001": 130.0, "1002": 100.0}
+    assert await store.view.ready_agents() == {"1001": 130.0, "1002": 100.0}
 
 
 async def test_two_instances_racing_for_one_agent(redis: Redis) -> None:
@@ -95,7 +96,7 @@ async def test_two_instances_racing_for_one_agent(redis: Redis) -> None:
                                     two.reserve("1001", calls[1], 120.0))
     assert sorted(o.value for o in outcomes) == [Reserved.AGENT_NOT_READY.value,
                                                  Reserved.YES.value]
-    assert await one.ready_agents() == {}
+    assert await one.view.ready_agents() == {}
     assert len(await one.waiting("billing")) == 1
 
 
@@ -105,18 +106,18 @@ async def test_free_agents_follow_another_instances_moves(redis: Redis) -> None:
     agents = {"1001": agent({"billing": 5}), "1002": agent({"billing": 7, "english": 4}),
               "1003": agent({"english": 9})}
     # Made ready before the ready set existed: taken in at the first read.
-    await redis.hset(mine.agent_key("1003"), mapping={"state": "ready", "idle_since": 50.0})
+    await redis.hset(mine.keys.agent("1003"), mapping={"state": "ready", "idle_since": 50.0})
     await make_ready(theirs, "1001", 100.0)
     await make_ready(theirs, "9999", 100.0)  # not in this version: never offered a call
 
-    free = await mine.free_agents(agents)
+    free = await mine.view.free_agents(agents)
     assert {a: free.get(a) is not None for a in agents} == {"1001": True, "1002": False,
                                                             "1003": True}
     assert "9999" not in free
 
     await make_ready(theirs, "1002", 101.0)
     await theirs.apply("1001", Move.GO_NOT_READY, 102.0)
-    free = await mine.free_agents(agents)
+    free = await mine.view.free_agents(agents)
     assert sorted(free.get(a).agent_id for a in agents if a in free) == ["1002", "1003"]  # type: ignore[union-attr]
     english = Queue(name="English", skills={"english": 5})
     assert [a.agent_id for a in free.candidates(english)] in (["1002", "1003"],
@@ -124,13 +125,13 @@ async def test_free_agents_follow_another_instances_moves(redis: Redis) -> None:
     assert free.pick(english, 0.0).agent_id == "1003"  # type: ignore[union-attr]
 
     # The change stream lost (flushed, or this reader fell too far behind): a whole read.
-    await redis.delete(mine.ready_changes_key)
+    await redis.delete(mine.keys.ready_changes)
     await theirs.apply("1003", Move.GO_NOT_READY, 103.0)
-    free = await mine.free_agents(agents)
+    free = await mine.view.free_agents(agents)
     assert [a for a in agents if a in free] == ["1002"]
     # A new version of the agents: a whole read too, under the new skills.
     renewed = {**agents, "1002": agent({"english": 6})}
-    free = await mine.free_agents(renewed)
+    free = await mine.view.free_agents(renewed)
     assert free.get("1002").skills == {"english": 6}  # type: ignore[union-attr]
 
 
@@ -141,7 +142,7 @@ async def test_waiting_callers_of_many_queues_in_one_round_trip(redis: Redis) ->
                          "PJSIP/x")
     await store.leave("w3", "q0")
     before = await _commands(redis)
-    lines = await store.waiting_in(["q0", "q1", "q2", "empty"])
+    lines = await store.view.waiting_in(["q0", "q1", "q2", "empty"])
     after = await _commands(redis)
     # One script call (Redis counts the reads it makes inside), no read per caller.
     assert {name: after.get(name, 0) - before.get(name, 0)
@@ -196,7 +197,7 @@ async def test_a_round_pairs_ready_agents_best_first(redis: Redis) -> None:
     assert await queues.match_round() == 2
     assert await _redirects(ami, 2) == {"PJSIP/vip": "1001", "PJSIP/old": "1002"}
     assert [c.call_id for c in await store.waiting("billing")] == ["new"]
-    assert await store.ready_agents() == {"1003": 900.0}
+    assert await store.view.ready_agents() == {"1003": 900.0}
     assert await queues.match_round() == 0
 
 
@@ -210,17 +211,17 @@ async def test_an_agent_taken_elsewhere_is_skipped_for_the_next_best(
         await make_ready(store, agent_id, 900.0)
     await store.join(WaitingCall("elsewhere", "billing", 950.0), "PJSIP/elsewhere")
     await store.join(WaitingCall("mine", "billing", 999.0, "gold"), "PJSIP/mine")
-    seen = await store.free_agents(config.agents)
+    seen = await store.view.free_agents(config.agents)
 
     # Another instance reserves 1001 after this round's read of the ready set.
-    other = RoutingStore(redis, store.base.removesuffix("{routing}"))
+    other = RoutingStore(redis, store.keys.base.removesuffix("{routing}"))
     assert await other.reserve("1001", WaitingCall("elsewhere", "billing", 950.0), 999.9) \
         is Reserved.YES
 
     async def as_read_before(*_: object) -> object:
         return seen, {"billing": await store.waiting("billing")}
 
-    monkeypatch.setattr(store, "match_reads", as_read_before)
+    monkeypatch.setattr(store.view, "match_reads", as_read_before)
     assert await queues.match_round() == 1
     assert await _redirects(ami, 1) == {"PJSIP/mine": "1002"}
     assert "1001" not in seen and "1002" not in seen
@@ -228,10 +229,8 @@ async def test_an_agent_taken_elsewhere_is_skipped_for_the_next_best(
 
 
 async def _redirects(ami: RecordingAmi, count: int) -> dict[str, str]:
-    deadline = time.monotonic() + 5
-    while sum(a["Action"] == "Redirect" for a in ami.actions) < count:
-        assert time.monotonic() < deadline, ami.actions
-        await asyncio.sleep(0.01)
+    await until(lambda: ami.actions, 5, f"{count} redirect(s) sent",
+                holds=lambda actions: sum(a["Action"] == "Redirect" for a in actions) >= count)
     agents = {a["Channel"]: a["Value"] for a in ami.actions
               if a.get("Variable") == "HOTLINE_AGENT_ID"}
     return agents
@@ -239,14 +238,14 @@ async def _redirects(ami: RecordingAmi, count: int) -> dict[str, str]:
 
 async def test_a_line_that_only_the_update_made_servable_is_read(redis: Redis) -> None:
     store = fresh_store(redis)
-    other = RoutingStore(redis, store.base.removesuffix("{routing}"))
+    other = RoutingStore(redis, store.keys.base.removesuffix("{routing}"))
     config = one_queue_hotline({"1001": agent({"billing": 9})})
-    free, lines = await store.match_reads(config.agents, config.queues)
+    free, lines = await store.view.match_reads(config.agents, config.queues)
     assert not free and lines == {}  # nobody free: no line to serve
 
     await store.join(WaitingCall("c1", "billing", 100.0), "PJSIP/c1")
     await make_ready(other, "1001", 101.0)
-    free, lines = await store.match_reads(config.agents, config.queues)
+    free, lines = await store.view.match_reads(config.agents, config.queues)
     assert "1001" in free and [c.call_id for c in lines["billing"]] == ["c1"]
 
 
@@ -258,26 +257,26 @@ async def test_a_round_visits_only_lines_that_may_have_callers(redis: Redis) -> 
     await make_ready(store, "1001", 100.0)
 
     async def indexed() -> set[str]:
-        return {_text(k).rsplit(":", 1)[1] for k in await redis.smembers(store.lines_key)}
+        return {_text(k).rsplit(":", 1)[1] for k in await redis.smembers(store.keys.lines)}
 
     # The first round takes in every line (callers may wait from before the index),
     # finds them empty and takes them out again.
-    free, lines = await store.match_reads(agents, queues)
+    free, lines = await store.view.match_reads(agents, queues)
     assert "1001" in free and lines == {"billing": [], "faults": []}
     assert await indexed() == set()
     call = WaitingCall("c1", "billing", 110.0)
     await store.join(call, "PJSIP/c1")
     assert await indexed() == {"billing"}
-    _, lines = await store.match_reads(agents, queues)
+    _, lines = await store.view.match_reads(agents, queues)
     assert [c.call_id for c in lines["billing"]] == ["c1"] and lines["faults"] == []
 
     assert await store.reserve("1001", call, 120.0) is Reserved.YES
     await store.apply("1001", Move.CANCEL_OFFER, 121.0)
-    _, lines = await store.match_reads(agents, queues)
+    _, lines = await store.view.match_reads(agents, queues)
     assert lines == {"billing": [], "faults": []} and await indexed() == set()
     # Back in line after a failed offer: the line is visited again.
     assert await store.requeue("c1", "billing")
-    _, lines = await store.match_reads(agents, queues)
+    _, lines = await store.view.match_reads(agents, queues)
     assert [c.call_id for c in lines["billing"]] == ["c1"]
 
 

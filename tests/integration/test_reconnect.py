@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -11,7 +10,7 @@ from hotline.dev import sandbox
 from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.engine import Engine
 from tests.conftest import EventTap
-from tests.integration.helpers import wait_ended
+from tests.integration.helpers import until, wait_ended
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
 
@@ -28,10 +27,8 @@ def kick_engine_sessions(box: sandbox.SandboxInstance) -> int:
 
 
 async def wait_logins(engine: Engine, count: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while engine.ami.logins < count:
-        assert time.monotonic() < deadline, "the engine did not log in again"
-        await asyncio.sleep(0.05)
+    await until(lambda: engine.ami.logins, timeout, f"the engine logs in ({count} logins)",
+                holds=lambda logins: logins >= count)
 
 
 async def test_engine_reconnects_after_being_kicked_and_serves_next_call(
@@ -51,10 +48,7 @@ async def test_caller_in_a_menu_when_ami_drops_reaches_a_person(
         engine: Engine, asterisk: sandbox.SandboxInstance, tap: EventTap) -> None:
     caller = SimulatedCaller(caller_number="13600000066", keys="", delay=30, stay=30)
     call_id = await place_call(engine.originator, caller)
-    deadline = time.monotonic() + 10
-    while not engine.agi.commands:  # the welcome prompt is waiting for a key
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.05)
+    await until(lambda: engine.agi.commands, 10, "the welcome prompt waits for a key")
     logins = engine.ami.logins
     kick_engine_sessions(asterisk)
 

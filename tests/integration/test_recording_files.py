@@ -4,7 +4,6 @@ and deleted past retention unless flagged."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
 import subprocess
@@ -19,7 +18,7 @@ from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.engine import Engine
 from hotline.settings import Settings
 from quality.recordings import inspect
-from tests.integration.helpers import agents_ready, engine_for, wait_ended
+from tests.integration.helpers import agents_ready, engine_for, until, wait_ended
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
 
@@ -35,11 +34,9 @@ def rms(path: Path, channel: int) -> float:
 
 
 async def indexed(engine: Engine, call_id: str, timeout: float = 15) -> dict[str, str]:
-    deadline = time.monotonic() + timeout
-    while "sha256" not in (entry := await engine.recordings.entry(call_id)):
-        assert time.monotonic() < deadline, f"call {call_id} was never indexed: {entry}"
-        await asyncio.sleep(0.2)
-    return entry
+    return await until(lambda: engine.recordings.entry(call_id), timeout,
+                       f"the recording of call {call_id} is indexed",
+                       holds=lambda entry: "sha256" in entry)
 
 
 async def test_stereo_recording_keeps_caller_and_what_they_heard_apart(

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,7 @@ from redis.asyncio import Redis
 from agents.state import AgentState
 from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.settings import Settings
-from tests.integration.helpers import agents_ready, engine_for, wait_ended
+from tests.integration.helpers import agents_ready, engine_for, until, wait_ended
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
 
@@ -59,10 +57,8 @@ async def test_no_answer_sets_not_ready_and_the_next_agent_gets_the_call(
         assert record["outcome"].startswith("to an agent from queue billing")
 
         # One file for the whole call: the menu, the hold, the ringing, the agent's talk.
-        deadline = time.monotonic() + 10
-        while "sha256" not in (entry := await engine.recordings.entry(call_id)):
-            assert time.monotonic() < deadline, "the recording was never indexed"
-            await asyncio.sleep(0.2)
+        entry = await until(lambda: engine.recordings.entry(call_id), 10,
+                            "the recording is indexed", holds=lambda entry: "sha256" in entry)
         call_seconds = (int(entry["ended"]) - int(entry["started"])) / 1000
         assert call_seconds > 4  # menu, hold, a missed ring of 2 s, the agent's talk
         assert entry["problems"] == "[]" and int(entry["size"]) > 44

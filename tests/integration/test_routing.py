@@ -8,7 +8,6 @@ in which agents and callers meet is the routing's, not the timing's.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import subprocess
 import time
@@ -23,7 +22,7 @@ from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.engine import Engine
 from hotline.settings import Settings
 from tests.conftest import EventTap
-from tests.integration.helpers import engine_for, wait_ended
+from tests.integration.helpers import engine_for, held_past, until, wait_ended
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
 
@@ -53,12 +52,10 @@ def rings_of(tap: EventTap, call_id: str) -> list[str]:
 
 
 async def waiting(engine: Engine, call_id: str, queue: str = "billing") -> dict[str, str]:
-    deadline = time.monotonic() + 15
-    while (fields := await engine.routing.call(call_id)).get("state") != "waiting" \
-            or fields.get("queue") != queue:
-        assert time.monotonic() < deadline, f"call {call_id} never waited in {queue}: {fields}"
-        await asyncio.sleep(0.05)
-    return fields
+    return await until(lambda: engine.routing.call(call_id), 15,
+                       f"call {call_id} waits in {queue}",
+                       holds=lambda fields: fields.get("state") == "waiting"
+                       and fields.get("queue") == queue)
 
 
 async def caller(engine: Engine, number: str, tier: str = "normal", dialled: str = "180",
@@ -117,7 +114,7 @@ async def test_a_normal_caller_past_its_guaranteed_wait_goes_before_new_vips(
     try:
         normal = await caller(engine, "13600000021", "normal")
         arrived = float((await waiting(engine, normal))["arrived_at"])
-        await asyncio.sleep(max(0.0, arrived + 3.3 - time.time()))  # past normal's 3 s
+        await held_past(engine, normal, arrived + 3.3)  # still on hold past normal's 3 s
         diamond = await caller(engine, "13600000022", "diamond")
         await waiting(engine, diamond)
         # Nearing its 3 s promise with no agent free, the normal caller was warned about.
@@ -176,7 +173,6 @@ async def test_overflow_keeps_the_arrival_time(
     try:
         faults = await caller(engine, "13600000051", dialled="181")
         arrived = (await waiting(engine, faults, "faults"))["arrived_at"]
-        await asyncio.sleep(0.5)
         billing = await caller(engine, "13600000052")
         await waiting(engine, billing)
         moved = await waiting(engine, faults, "billing")  # overflow after 2 s
@@ -199,17 +195,23 @@ async def test_a_caller_who_hangs_up_is_counted_abandoned_and_never_rung(
     try:
         gone = await caller(engine, "13600000061", stay=2)
         await waiting(engine, gone)
-        deadline = time.monotonic() + 10
-        while (await engine.routing.call(gone)).get("state") != "gone":
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.1)
+        await until(lambda: engine.routing.call(gone), 10, f"call {gone} is gone",
+                    holds=lambda fields: fields.get("state") == "gone")
         served = await caller(engine, "13600000062")
         await waiting(engine, served)
         await ready(engine, "2003")
         assert await rung(tap, served) == "2003"
         await tap.wait_for(lambda m: m.get("Event") == "Hangup"
                            and m.get("Uniqueid") == served, timeout=15)
-        await asyncio.sleep(0.5)
+        # The served call is accounted for to its end (its last queue_log line), and its
+        # agent is free again with nobody left in line: a caller still there would be
+        # offered to 2003 now. The one who hung up never was.
+        await until(lambda: log_file.read_text() if log_file.exists() else "", 10,
+                    f"call {served} completes in the queue_log",
+                    holds=lambda text: f"|{served}|billing|Agent/2003|COMPLETECALLER|" in text)
+        await until(lambda: engine.routing.agent("2003"), 10, "agent 2003 is ready again",
+                    holds=lambda fields: fields.get("state") == "ready")
+        assert await engine.routing.waiting("billing") == []
         assert rings_of(tap, gone) == []
 
         day = engine.stats.day()
@@ -247,15 +249,15 @@ async def test_waiting_callers_hear_their_place_in_line_and_expected_wait(
         second = await caller(engine, "13600000072")
         await waiting(engine, second)
 
+        async def said(call_id: str) -> list[str]:
+            return [s["command"].split()[2].split("/sounds/")[-1]
+                    for s in await engine.call_log.steps(call_id)
+                    if s["command"].startswith("STREAM FILE") and "/zh/" in s["command"]]
+
         async def heard(call_id: str, count: int) -> list[str]:
-            deadline = time.monotonic() + 15
-            while True:
-                said = [s["command"].split()[2].split("/sounds/")[-1]
-                        for s in await engine.call_log.steps(call_id)
-                        if s["command"].startswith("STREAM FILE") and "/zh/" in s["command"]]
-                if len(said) >= count or time.monotonic() > deadline:
-                    return said
-                await asyncio.sleep(0.2)
+            return await until(lambda: said(call_id), 15,
+                               f"call {call_id} hears {count} announcement prompts",
+                               holds=lambda words: len(words) >= count)
 
         # No agent logged in and no handle time yet: a minute per caller is assumed.
         assert (await heard(first, 4))[:4] == ["zh/queue_next", "zh/queue_wait_before",

@@ -8,7 +8,6 @@ import json
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -22,7 +21,7 @@ from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.engine import Engine
 from hotline.settings import Settings
 from tests.conftest import EventTap
-from tests.integration.helpers import Phone, wait_ended
+from tests.integration.helpers import Phone, until, wait_ended
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
 
@@ -99,7 +98,7 @@ async def test_balance_said_is_the_accounts_balance(hotline: Engine) -> None:
     await phone.hang_up()
     await wait_ended(hotline, call_id)
 
-    steps = await hotline.calls.records.steps(call_id)
+    steps = await hotline.call_log.steps(call_id)
     words = heard_after(steps, "zh/your_balance")
     assert words == ["yi", "qian", "er", "bai", "san", "shi", "si", "yuan", "wu", "jiao",
                      "liu", "fen"]
@@ -133,19 +132,22 @@ async def test_top_up_credits_once_and_the_pin_is_silent_in_the_recording(
     assert account is not None and account.balance_fen == 6000
     ledger = await store.ledger()
     assert [(e["account"], e["credited_fen"]) for e in ledger] == [(caller.caller_number, 5000)]
-    steps = await hotline.calls.records.steps(call_id)
+    steps = await hotline.call_log.steps(call_id)
     assert zh_amount(heard_after(steps, "zh/top_up_done")) == 6000
 
     # The PIN is nowhere: not in the journal, not in any Redis key or value.
     commands = [s["command"] for s in steps]
     pin_step = next(s for s in steps if "/zh/enter_pin " in s["command"])
     assert pin_step["result"] == "•" * len(PIN)
+    readers = {"hash": redis.hgetall, "list": lambda k: redis.lrange(k, 0, -1),
+               "string": redis.get, "set": redis.smembers,
+               "zset": lambda k: redis.zrange(k, 0, -1, withscores=True),
+               "stream": lambda k: redis.xrange(k)}
     for key in await redis.keys("*"):
-        assert PIN.encode() not in key and VOUCHER.encode() not in key
+        assert PIN not in key and VOUCHER not in key
         kind = await redis.type(key)
-        dump = str(await redis.hgetall(key) if kind == b"hash" else
-                   await redis.lrange(key, 0, -1) if kind == b"list" else
-                   await redis.get(key) if kind == b"string" else "")
+        assert kind in readers, f"{key} is a {kind}: read it too"
+        dump = str(await readers[kind](key))
         assert PIN not in dump and VOUCHER not in dump, key
 
     # The recording is muted exactly while the PIN is typed.
@@ -155,10 +157,9 @@ async def test_top_up_credits_once_and_the_pin_is_silent_in_the_recording(
                                at["RECORDING RESUMED"])
     assert commands.index("RECORDING MUTED") < commands.index(pin_step["command"]) \
         < commands.index("RECORDING RESUMED")
-    deadline = time.monotonic() + 15  # filed and indexed once MixMonitor closed it
-    while "sha256" not in (entry := await hotline.recordings.entry(call_id)):
-        assert time.monotonic() < deadline, "the recording was never indexed"
-        await asyncio.sleep(0.2)
+    # Filed and indexed once MixMonitor closed it.
+    entry = await until(lambda: hotline.recordings.entry(call_id), 15,
+                        "the recording is indexed", holds=lambda entry: "sha256" in entry)
     path = Path(entry["path"])
     assert path.parent.name == "self-service" and entry["problems"] == "[]"
     mutes = json.loads(entry["mutes"])
@@ -187,7 +188,7 @@ async def test_three_wrong_pins_lock_the_voucher(hotline: Engine) -> None:
     await wait_ended(hotline, call_id)
 
     played = [s["command"].split()[2].rsplit("/", 2)[-1] for s in
-              await hotline.calls.records.steps(call_id) if s["command"].startswith("STREAM")]
+              await hotline.call_log.steps(call_id) if s["command"].startswith("STREAM")]
     assert played.count("wrong_pin") == 2 and played.count("voucher_refused") == 1
     later = await store.redeem(caller.caller_number, "4485275742308327", "135790", "later-1")
     assert later.outcome == "locked"
@@ -236,17 +237,16 @@ async def test_garbage_and_silence_end_at_a_person(
     prompts = ["zh/main_menu", "zh/self_service_menu", "zh/enter_voucher", "zh/enter_pin"]
     level = 0
     for key in keys:
-        await phone.listening(prompts[level])
         if key:
-            await asyncio.sleep(0.3)
-            await phone.press(key)
-        else:  # silence: wait out the engine's timeout for this prompt
-            pending = len([c for c in engine.agi.commands.values()
-                           if c.call.call.call_id == call_id])
-            assert pending == 1
+            await phone.answer(prompts[level], key)
+        else:  # silence: the engine's timeout for this prompt runs out
+            asking = await phone.listening(prompts[level])
+            pending = [c for c in engine.agi.commands.values()
+                       if c.call.call.call_id == call_id]
+            assert len(pending) == 1
+            await phone.taken(asking)
         if key in ("1", "3", VOUCHER + "#") and level < 3:
             level += 1
-        await asyncio.sleep(0.5)
     await tap.wait_for(lambda m: m.get("UserEvent") == "HotlineFallback"
                        and m.get("CallId") == call_id, timeout=60)
     await tap.wait_for(lambda m: m.get("UserEvent") == "HotlinePersonAnswered"

@@ -20,7 +20,7 @@ from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.engine import Engine
 from hotline.settings import Settings
 from pbx.pjsip_agents import phone_password
-from tests.integration.helpers import engine_for
+from tests.integration.helpers import engine_for, until
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
 
@@ -92,11 +92,9 @@ def phone(asterisk: sandbox.SandboxInstance) -> Iterator[Softphone]:
 
 async def agent(engine: Engine, agent_id: str, state: AgentState,
                 timeout: float = 10) -> dict[str, str]:
-    deadline = time.monotonic() + timeout
-    while (fields := await engine.routing.agent(agent_id)).get("state") != state.value:
-        assert time.monotonic() < deadline, f"agent {agent_id} is {fields}, not {state}"
-        await asyncio.sleep(0.1)
-    return fields
+    return await until(lambda: engine.routing.agent(agent_id), timeout,
+                       f"agent {agent_id} is {state.value}",
+                       holds=lambda fields: fields.get("state") == state.value)
 
 
 async def test_an_agent_on_a_sip_softphone(
@@ -106,10 +104,8 @@ async def test_an_agent_on_a_sip_softphone(
     phone.password = phone_password(engine.phones.secret_key, PHONE)
     try:
         # The engine wrote the agents' endpoints and had PJSIP reload them.
-        deadline = time.monotonic() + 10
-        while PHONE not in asterisk.cli("pjsip show endpoints"):
-            assert time.monotonic() < deadline, "agent-1001 never became an endpoint"
-            await asyncio.sleep(0.3)
+        await until(lambda: asyncio.to_thread(asterisk.cli, "pjsip show endpoints"), 10,
+                    f"{PHONE} is an endpoint", holds=lambda endpoints: PHONE in endpoints)
         await asyncio.to_thread(phone.register)
 
         # The agent logs in and goes ready from the phone's keypad.
@@ -160,8 +156,8 @@ async def test_an_agent_on_a_sip_softphone(
         await asyncio.to_thread(phone.register)
         await agent(engine, "1001", AgentState.READY)
         codes = [s for s in await engine.redis.keys(f"{phones_settings.key_prefix}call:*")
-                 if s.endswith(b"}")]
-        outcomes = [(await engine.call_log.record(k.decode().split("{")[1][:-1])).get(
+                 if s.endswith("}")]
+        outcomes = [(await engine.call_log.record(k.split("{")[1][:-1])).get(
             "outcome", "") for k in codes]
         assert "agent 1001: *1 -> not_ready" in outcomes
         assert any(o.startswith("agent 1001: not ready needs a reason digit") for o in outcomes)

@@ -22,6 +22,7 @@ from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.engine import Engine
 from pbx.ami_codec import Message
 from routing.store import RoutingStore
+from tests.integration.helpers import until
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
 
@@ -58,13 +59,14 @@ async def test_two_engine_processes_never_double_book(
         engine: Engine, tmp_path: Path) -> None:
     config = tmp_path / "hotline.yaml"
     config.write_text(hotline_yaml())
-    engine.accepting = False  # the fixture's engine only watches and places calls
+    engine.calls.accepting = False  # the fixture's engine only watches and places calls
     events: list[tuple[float, Message]] = []
     engine.ami.add_raw_listener(lambda m: events.append((time.monotonic(), m)))
     base = {**os.environ, "HOTLINE_AMI_HOST": asterisk.ami.host,
             "HOTLINE_AMI_PORT": str(asterisk.ami.port), "HOTLINE_AMI_USER": asterisk.ami.username,
             "HOTLINE_AMI_SECRET": asterisk.ami.secret, "HOTLINE_REDIS_URL": redis_server.url,
             "HOTLINE_KEY_PREFIX": PREFIX, "HOTLINE_CONFIG": str(config),
+            "HOTLINE_SECRET_KEY": "test-secret-key",
             "HOTLINE_PROMPTS_DIR": str(asterisk.state["sounds_dir"]),
             "HOTLINE_PROMPTS_DIR_ASTERISK": str(asterisk.state["sounds_dir_in_chroot"]),
             "HOTLINE_RECORDINGS_DIR": str(asterisk.state["recordings_dir"]),
@@ -75,10 +77,9 @@ async def test_two_engine_processes_never_double_book(
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         for name in ("a", "b")]
     try:
-        deadline = time.monotonic() + 30
-        while asterisk.cli("manager show connected").count(f"{asterisk.ami.username} ") < 3:
-            assert time.monotonic() < deadline, "the two engines never logged in to AMI"
-            await asyncio.sleep(0.2)
+        await until(lambda: asyncio.to_thread(asterisk.cli, "manager show connected"), 30,
+                    "the two engines log in to AMI",
+                    holds=lambda sessions: sessions.count(f"{asterisk.ami.username} ") >= 3)
         store = RoutingStore(redis, PREFIX)
         for n in range(AGENTS):
             await store.apply(str(3000 + n), Move.LOG_IN, time.time())
@@ -87,17 +88,18 @@ async def test_two_engine_processes_never_double_book(
         for n in range(CALLS):  # 5 calls a second, each talks 3 s with its agent
             call_ids.append(await place_call(engine.originator, SimulatedCaller(
                 caller_number=f"1370000{n:04d}", dialled_number="180", stay=60)))
-            await asyncio.sleep(0.2)
-        deadline = time.monotonic() + 90
-        answered: dict[str, list[str]] = defaultdict(list)
-        while len(answered) < CALLS:
-            answered.clear()
+            await asyncio.sleep(0.2)  # callers arrive at 5 a second, as people would
+
+        def answers() -> dict[str, list[str]]:
+            by_call: dict[str, list[str]] = defaultdict(list)
             for _, m in events:
                 if m.get("Event") == "DialEnd" and m.get("DialStatus") == "ANSWER" \
                         and m.get("Uniqueid") in call_ids:
-                    answered[m["Uniqueid"]].append(m.get("DestChannel", ""))
-            assert time.monotonic() < deadline, f"{len(answered)} of {CALLS} answered"
-            await asyncio.sleep(1)
+                    by_call[m["Uniqueid"]].append(m.get("DestChannel", ""))
+            return by_call
+
+        answered = await until(answers, 90, f"all {CALLS} callers are answered",
+                               holds=lambda by_call: len(by_call) >= CALLS)
     finally:
         for proc in procs:
             proc.terminate()
@@ -107,17 +109,14 @@ async def test_two_engine_processes_never_double_book(
     assert all(len(agents) == 1 for agents in answered.values())
     # No agent's phone rang for a second caller while busy with one: per agent, each
     # call (from its phone ringing to its line hanging up) ends before the next begins.
-    calls = agent_calls(events)
-    deadline = time.monotonic() + 15  # the last conversations are still going on
-    while sum(len(c) for c in calls.values()) < CALLS:
-        assert time.monotonic() < deadline, sum(len(c) for c in calls.values())
-        await asyncio.sleep(0.5)
-        calls = agent_calls(events)
+    # The last conversations are still going on.
+    calls = await until(lambda: agent_calls(events), 15, f"all {CALLS} conversations end",
+                        holds=lambda calls: sum(len(c) for c in calls.values()) >= CALLS)
     for agent, spans in calls.items():
         spans.sort()
         overlapping = [(a, b) for a, b in itertools.pairwise(spans) if a[1] > b[0]]
         assert not overlapping, (agent, overlapping)
     # Both engines served callers.
-    owners = {(await redis.get(f"{PREFIX}call:{{{c}}}:owner") or b"").decode()
+    owners = {(await redis.get(f"{PREFIX}call:{{{c}}}:owner") or "")
               for c in call_ids}
     assert owners == {"engine-a", "engine-b"}

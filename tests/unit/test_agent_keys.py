@@ -57,3 +57,47 @@ def test_one_endpoint_per_pjsip_agent_with_a_derived_password() -> None:
     assert phone_password(b"k", "agent-1001") != phone_password(b"other", "agent-1001")
     assert "context = hotline-agents" in text and "qualify_frequency" in text
     assert sip_name("PJSIP/agent-1001") == "agent-1001" and sip_name("SIP/x") is None
+
+
+def test_an_invalid_device_is_a_phone_that_is_gone() -> None:
+    assert presence_move("INVALID", "ready", "") == Asked(Move.GO_NOT_READY, PHONE_UNREACHABLE)
+    assert presence_move("INVALID", "logged_out", "") is None
+
+
+def test_a_phone_gone_after_a_busy_spell_changes_the_reason_to_unreachable() -> None:
+    # Not ready because the phone was busy elsewhere; now it is gone: still the phone's doing.
+    assert presence_move("UNAVAILABLE", "not_ready", BUSY_ELSEWHERE) == \
+        Asked(Move.GO_NOT_READY, PHONE_UNREACHABLE)
+    assert presence_move("INVALID", "not_ready", BUSY_ELSEWHERE) == \
+        Asked(Move.GO_NOT_READY, PHONE_UNREACHABLE)
+    # Already unreachable: nothing new to say.
+    assert presence_move("UNAVAILABLE", "not_ready", PHONE_UNREACHABLE) is None
+    # Agents on the engine's own call, or out, are left alone whatever the stale reason.
+    for state in ("logged_out", "reserved", "ringing", "on_call"):
+        assert presence_move("UNAVAILABLE", state, BUSY_ELSEWHERE) is None
+
+
+def test_every_busy_device_state_takes_only_a_ready_agent_out() -> None:
+    for busy in ("INUSE", "BUSY", "RINGINUSE"):
+        assert presence_move(busy, "ready", "") == Asked(Move.GO_NOT_READY, BUSY_ELSEWHERE)
+        for state in ("not_ready", "wrap_up", "reserved", "ringing", "on_call", "logged_out"):
+            assert presence_move(busy, state, "") is None
+
+
+def test_an_idle_phone_brings_back_only_the_agents_it_took_out() -> None:
+    for state in ("ready", "wrap_up", "logged_out", "reserved"):
+        assert presence_move("NOT_INUSE", state, BUSY_ELSEWHERE) is None
+    assert presence_move("RINGING", "not_ready", BUSY_ELSEWHERE) is None
+    assert presence_move("UNKNOWN", "ready", "") is None
+
+
+def test_a_reason_digit_picks_that_reason_and_only_a_listed_one() -> None:
+    reasons = {"3": "training", "1": "break"}
+    assert asked_for("*43", reasons) == Asked(Move.GO_NOT_READY, "training")
+    assert asked_for("*41", reasons) == Asked(Move.GO_NOT_READY, "break")
+    assert asked_for("*413", reasons) == \
+        "not ready needs a reason digit after *4 (1 break, 3 training)"
+    assert asked_for("*4", {}) == "not ready needs a reason digit after *4 ()"
+    assert asked_for("4", reasons) == "4 is not a feature code"
+    assert asked_for("", reasons) == " is not a feature code"
+    assert asked_for("*1", reasons).reason == ""  # type: ignore[union-attr]

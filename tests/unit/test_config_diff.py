@@ -5,7 +5,7 @@ from pathlib import Path
 from config.diff import describe_changes
 from config.loader import load_text
 
-EXAMPLE = (Path(__file__).resolve().parents[2] / "config" / "hotline.yaml").read_text()
+EXAMPLE = (Path(__file__).resolve().parents[1] / "data" / "config" / "example.yaml").read_text()
 
 
 def changed(*edits: tuple[str, str]) -> list[str]:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from config.loader import check_text
 
-EXAMPLE = (Path(__file__).resolve().parents[2] / "config" / "hotline.yaml").read_text()
+EXAMPLE = (Path(__file__).resolve().parents[1] / "data" / "config" / "example.yaml").read_text()
 LINES = EXAMPLE.splitlines(keepends=True)
 
 # Text that YAML and the contract find interesting: structure, types, names.

@@ -57,3 +57,58 @@ def test_adding_removing_and_unknown_agents() -> None:
     free.remove("1001")
     assert not free and not free.could_serve(billing)
     assert free.pick(english, 0) is None
+
+
+def test_could_serve_follows_agents_coming_and_going() -> None:
+    agents = {"1001": agent({"billing": 2}), "1002": agent({"billing": 9, "english": 4}),
+              "1003": agent({"faults": 7})}
+    billing = Queue(name="Billing", skills={"billing": 5},
+                    relax=[RelaxStep(after=60, min_proficiency=2)])
+    english = Queue(name="English", skills={"billing": 3, "english": 3})
+    free = FreeAgents(agents)
+    assert not free.could_serve(billing) and not free.could_serve(english)
+    free.add("1003", 0.0)  # other skills: still nobody
+    assert not free.could_serve(billing) and not free.could_serve(english)
+    free.add("1001", 0.0)  # fits billing once relaxed, never english
+    assert free.could_serve(billing) and not free.could_serve(english)
+    free.add("1002", 0.0)  # holds both of english's skills
+    assert free.could_serve(billing) and free.could_serve(english)
+    assert free.could_serve(english)  # asked again, same answer
+    free.remove("1002")
+    assert free.could_serve(billing) and not free.could_serve(english)
+    free.remove("1001")
+    assert not free.could_serve(billing)
+    free.add("1002", 5.0)
+    assert free.could_serve(english) and free.could_serve(billing)
+
+
+def test_an_answer_is_kept_until_an_agent_of_the_queue_skills_changes() -> None:
+    agents = {"1001": agent({"billing": 6}), "1002": agent({"faults": 6}),
+              "1003": agent({"billing": 1})}
+    billing = Queue(name="Billing", skills={"billing": 5})
+    free = FreeAgents(agents)
+    free.add("1001", 0.0)
+    looked: list[str] = []
+    read = free.candidates
+
+    def counting(queue: Queue) -> object:
+        looked.append(queue.name)
+        return read(queue)
+
+    free.candidates = counting  # type: ignore[method-assign]
+    assert free.could_serve(billing) and free.could_serve(billing)
+    assert looked == ["Billing"]  # the second answer did not read the agents again
+    free.add("1002", 0.0)  # no billing skill: the answer still stands
+    assert free.could_serve(billing) and looked == ["Billing"]
+    free.add("1003", 0.0)
+    assert free.could_serve(billing) and looked == ["Billing", "Billing"]
+
+
+def test_a_new_queue_object_gets_its_own_answer() -> None:
+    free = FreeAgents({"1001": agent({"billing": 6})})
+    free.add("1001", 0.0)
+    strict = Queue(name="Billing", skills={"billing": 9})
+    loose = Queue(name="Billing", skills={"billing": 5})
+    assert not free.could_serve(strict)
+    assert free.could_serve(loose)
+    assert not free.could_serve(strict)

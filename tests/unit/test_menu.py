@@ -13,7 +13,7 @@ from ivr.menu import Caller, MenuExit, MenuServices, Prompts, run_menu
 from ivr.numbers import start_node
 from pbx.ports import Call, Digits
 
-CONFIG = load(Path(__file__).resolve().parents[2] / "config" / "hotline.yaml")
+CONFIG = load(Path(__file__).resolve().parents[1] / "data" / "config" / "example.yaml")
 # A Monday, 10:00 in Shanghai: open.
 MONDAY_10 = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 

@@ -1,0 +1,183 @@
+"""The callers this engine is serving right now: one session per call, from the moment
+Asterisk hands the call over (AsyncAGI) until it leaves the engine's control.
+
+A session claims its call in Redis (two engines never serve one call), runs the menu,
+journals every AGI step, and closes the call record with the outcome in words. Without
+Redis the caller still reaches a person; steps that could not be journalled during an
+outage are written whole once Redis answers again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from hotline.calls.records import CallLog
+from hotline.runtime.supervisor import Supervisor
+from pbx.agi import AgiResult
+from pbx.agi_call import AgiCall, AgiCalls
+from pbx.ami import AmiConnection, AmiError
+from pbx.ports import Call, CallControl, CallGone
+
+log = logging.getLogger(__name__)
+
+Menu = Callable[[CallControl], Awaitable[Any]]
+Step = tuple[str, AgiResult | None, str]  # command line, result, error
+
+
+@dataclass(frozen=True, slots=True)
+class PersonFallback:
+    """Where a caller goes when the engine cannot serve the call (extensions.conf)."""
+
+    context: str
+    exten: str
+
+    async def __call__(self, line: CallControl, why: str) -> None:
+        try:
+            await line.redirect(self.context, self.exten)
+        except CallGone:
+            pass
+        except Exception:
+            log.exception("could not send call %s to a person (%s)", line.call.call_id, why)
+
+
+@dataclass
+class _Session:
+    line: AgiCall
+    task: asyncio.Task[None] | None = None
+    steps: list[Step] = field(default_factory=list)
+    steps_lost: bool = False
+
+
+class CallSessions:
+    def __init__(self, agi: AgiCalls, call_log: CallLog, menu: Menu, to_person: PersonFallback,
+                 instance_id: str, supervisor: Supervisor) -> None:
+        self.agi = agi
+        self.call_log = call_log
+        self.menu = menu
+        self.to_person = to_person
+        self.instance_id = instance_id
+        self.supervisor = supervisor
+        self.sessions: dict[str, _Session] = {}  # by channel
+        self.accepting = False
+        self.served = 0
+
+    def arrived(self, call: Call) -> None:
+        if not self.accepting or call.channel in self.sessions:
+            return
+        session = _Session(line=self.agi.open(
+            call, observer=lambda line, result, error: self._step(session, line, result, error)))
+        self.sessions[call.channel] = session
+        session.task = self.supervisor.spawn(self._serve(session), "serving a call",
+                                             call.call_id)
+
+    async def stop(self, grace: float) -> None:
+        """Stop taking calls; let menus finish briefly, then send callers to a person."""
+        self.accepting = False
+        tasks = [s.task for s in self.sessions.values() if s.task is not None]
+        if not tasks:
+            return
+        _done, pending = await asyncio.wait(tasks, timeout=grace)
+        for session in list(self.sessions.values()):
+            if session.task in pending:
+                await self.to_person(session.line, "engine shutting down")
+                session.task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+
+    async def _serve(self, session: _Session) -> None:
+        line = session.line
+        call = line.call
+        outcome = "served"
+        try:
+            try:
+                if not await self.call_log.claim_and_open(call, self.instance_id):
+                    return  # another engine instance serves this call
+            except RedisError as exc:
+                # Without Redis there is no record and no claim: a person takes the call.
+                log.error("Redis unavailable for call %s (%s); sending caller to a person",
+                          call.call_id, exc)
+                await self.to_person(line, "redis unavailable")
+                outcome = "fallback: redis unavailable"
+                return
+            log.info("call %s from %r to %s", call.call_id, call.caller_number,
+                     call.dialled_number)
+            # Both in flight at once: Asterisk runs one session's actions in order.
+            await asyncio.gather(line.set_variable("HOTLINE_CALL_ID", call.call_id),
+                                 line.set_variable("HOTLINE_CALLER_NAME", call.caller_name))
+            result = await self.menu(line)
+            if isinstance(result, str):
+                outcome = result
+        except CallGone as exc:
+            outcome = f"caller gone: {exc}"
+        except asyncio.CancelledError:
+            outcome = "engine stopped"
+            raise
+        except Exception:
+            log.exception("menu failed for call %s; sending caller to a person", call.call_id)
+            outcome = "fallback: engine error"
+            await self.to_person(line, "engine error")
+        finally:
+            self.served += 1
+            self.agi.close(line)
+            self.sessions.pop(call.channel, None)
+            await self._close_record(session, outcome)
+
+    async def _step(self, session: _Session, line: str, result: AgiResult | None,
+                    error: str) -> None:
+        session.steps.append((line, result, error))
+        if session.steps_lost:
+            return
+        try:
+            await self.call_log.step(session.line.call.call_id, line, result, error)
+        except RedisError as exc:
+            log.warning("call %s: step not stored yet (%s)", session.line.call.call_id, exc)
+            session.steps_lost = True
+
+    async def _close_record(self, session: _Session, outcome: str) -> None:
+        call_id = session.line.call.call_id
+        try:
+            if session.steps_lost:  # Redis came back during the call: the whole journal
+                await self.call_log.rewrite_steps(call_id, session.steps)
+            await self.call_log.closed(call_id, outcome)
+        except RedisError as exc:
+            log.error("call %s ended (%s) but its record could not be stored: %s",
+                      call_id, outcome, exc)
+
+    async def left_in_agi(self, ami: AmiConnection) -> None:
+        """After a reconnect: callers left waiting in AGI while AMI was down go to a
+        person.
+
+        Their sessions failed with CallGone when the connection dropped, and AsyncAGI
+        would otherwise keep them in silence. Channels claimed by another engine
+        instance are that instance's to resync.
+        """
+        try:
+            response = await ami.send_action({"Action": "CoreShowChannels"})
+        except AmiError as exc:
+            log.warning("resync after reconnect failed: %s", exc)
+            return
+        for item in response.events:
+            channel, call_id = item.get("Channel", ""), item.get("Uniqueid", "")
+            if item.get("Application") != "AGI" or channel in self.sessions:
+                continue
+            try:
+                owner = await self.call_log.owner(call_id)
+                if owner not in (None, self.instance_id):
+                    continue
+                if owner is None and not await self.call_log.claim(call_id, self.instance_id):
+                    continue
+            except RedisError:
+                pass  # the caller's way out matters more than the claim
+            log.warning("call %s was left in AGI while AMI was down; to a person", call_id)
+            try:
+                await ami.send_action({
+                    "Action": "Redirect", "Channel": channel, "Context": self.to_person.context,
+                    "Exten": self.to_person.exten, "Priority": 1})
+            except AmiError as exc:
+                log.warning("could not redirect %s: %s", channel, exc)

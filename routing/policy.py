@@ -1,0 +1,127 @@
+"""The queue rules a waiting caller lives by: when they leave a line and where they go,
+when a supervisor is warned, and what follows a ring that ended. Pure: the rules of the
+live config, the time waited and what Asterisk said go in; a decision comes out.
+
+The engine runs these on the wall clock; a simulator can run the very same functions in
+virtual time. Who is served first and by whom is `routing.decide`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from enum import StrEnum
+
+from agents.state import Move
+from config.queues import Queue, TierRule
+
+# Past this share of the tier's guaranteed wait, a caller nobody takes is a warning.
+STARVATION_SHARE = 0.8
+# Why an agent is made not ready after a ring nobody answered (RONA).
+NO_ANSWER_REASON = "no answer"
+
+
+class Leave(StrEnum):
+    """Why a caller stops waiting in their line."""
+
+    QUEUE_REMOVED = "queue removed"  # a new config version has no such queue
+    MAX_WAIT = "max wait"
+    OVERFLOW = "overflow"
+
+
+class AfterMaxWait(StrEnum):
+    """What the queue's `max_wait.then` offers a caller who waited that long."""
+
+    CALLBACK = "callback"  # hang up and be called back, keeping the place in line
+    VOICEMAIL = "voicemail"  # leave a spoken message
+    QUEUE = "queue"  # move on to another queue
+    MENU = "menu"  # go on at a menu node
+    NOTHING = ""  # the queue has no maximum wait
+
+
+def reason_to_leave(rules: Queue | None, waited: float, *,
+                    declined_callback: bool = False) -> Leave | None:
+    """Why a caller who has waited `waited` seconds leaves the queue now, if they do.
+    A caller who declined the callback offer at the maximum wait waits on past it, but
+    an overflow still moves them."""
+    if rules is None:
+        return Leave.QUEUE_REMOVED
+    if rules.max_wait is not None and waited >= rules.max_wait.after \
+            and not declined_callback:
+        return Leave.MAX_WAIT
+    if rules.overflow is not None and waited >= rules.overflow.after:
+        return Leave.OVERFLOW
+    return None
+
+
+def after_max_wait(rules: Queue | None) -> AfterMaxWait:
+    if rules is None or rules.max_wait is None:
+        return AfterMaxWait.NOTHING
+    return AfterMaxWait(rules.max_wait.then)
+
+
+def next_queue(current: str, rules: Queue | None, why: Leave,
+               queues: Collection[str]) -> str | None:
+    """The queue the rule moves the caller to (keeping their arrival time), or None
+    when they leave the queues: a target that does not exist, or is the same queue,
+    moves nobody."""
+    target = None
+    if rules is not None and why is Leave.OVERFLOW and rules.overflow is not None:
+        target = rules.overflow.to
+    elif after_max_wait(rules) is AfterMaxWait.QUEUE and why is Leave.MAX_WAIT:
+        assert rules is not None and rules.max_wait is not None
+        target = rules.max_wait.target
+    return target if target is not None and target in queues and target != current else None
+
+
+def menu_after(rules: Queue | None, why: Leave, declared_fallback: str | None,
+               menus: Collection[str]) -> str | None:
+    """The menu node a caller leaving the queues goes on at, if the rules name one that
+    exists; otherwise they go to a person. A removed queue sends its callers to the
+    fallback it declared when they joined."""
+    if why is Leave.QUEUE_REMOVED:
+        node = declared_fallback
+    elif after_max_wait(rules) is AfterMaxWait.MENU:
+        assert rules is not None and rules.max_wait is not None
+        node = rules.max_wait.target
+    else:
+        node = None
+    return node if node is not None and node in menus else None
+
+
+def counted_as(why: Leave) -> str:
+    """The queue statistic a caller leaving by `why` counts in."""
+    return "overflowed" if why is Leave.OVERFLOW else "timed_out"
+
+
+def starving(rule: TierRule | None, waited: float) -> bool:
+    """Close to the tier's guaranteed wait and still waiting: warned before the promise
+    is broken, so a supervisor can move agents in time."""
+    return rule is not None and waited >= STARVATION_SHARE * rule.max_wait
+
+
+def announcement_due(last_announced: float, now: float, every: float) -> bool:
+    return now - last_announced >= every
+
+
+@dataclass(frozen=True, slots=True)
+class AfterRing:
+    """What follows the end of a ring at an agent's phone."""
+
+    answered: bool
+    agent_move: Move
+    reason: str = ""
+
+
+def after_ring(dial_status: str) -> AfterRing:
+    """Answered: the agent is on the call. Anything else is ring-no-answer (RONA): the
+    agent is made not ready, and the caller goes back to the head of the line (their
+    arrival time is kept) when the dialplan returns them to the engine."""
+    if dial_status == "ANSWER":
+        return AfterRing(True, Move.ANSWER)
+    return AfterRing(False, Move.NO_ANSWER, NO_ANSWER_REASON)
+
+
+def wrap_up_ends(call_ended_at: float, wrap_up: float | None) -> float:
+    """When an agent's wrap-up after a call is over (an unknown agent gets none)."""
+    return call_ended_at + (wrap_up or 0.0)

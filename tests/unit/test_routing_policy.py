@@ -1,0 +1,158 @@
+"""The queue rules a waiting caller lives by: when they leave the line, where they go,
+when a supervisor is warned, and what follows a ring."""
+
+from __future__ import annotations
+
+from agents.state import Move
+from config.queues import MaxWait, Overflow, Queue, TierRule
+from routing.policy import (
+    NO_ANSWER_REASON,
+    AfterMaxWait,
+    AfterRing,
+    Leave,
+    after_max_wait,
+    after_ring,
+    announcement_due,
+    counted_as,
+    menu_after,
+    next_queue,
+    reason_to_leave,
+    starving,
+    wrap_up_ends,
+)
+
+QUEUES = {"billing", "general", "vip", "complaints"}
+MENUS = {"main", "goodbye", "leave_message"}
+
+
+def queue(*, overflow: tuple[float, str] | None = None, max_wait: MaxWait | None = None,
+          name: str = "Billing") -> Queue:
+    return Queue(name=name, skills={"billing": 1}, max_wait=max_wait,
+                 overflow=Overflow(after=overflow[0], to=overflow[1]) if overflow else None)
+
+
+PATIENT = queue()
+OVERFLOWING = queue(overflow=(60, "general"))
+TO_GENERAL = queue(max_wait=MaxWait(after=120, then="queue", target="general"))
+TO_MENU = queue(max_wait=MaxWait(after=120, then="menu", target="leave_message"))
+CALLBACK = queue(max_wait=MaxWait(after=120, then="callback"), overflow=(300, "general"))
+BOTH = queue(max_wait=MaxWait(after=90, then="voicemail"), overflow=(90, "general"))
+
+
+def test_a_caller_stays_while_no_rule_is_reached() -> None:
+    assert reason_to_leave(PATIENT, 10**6) is None
+    assert reason_to_leave(OVERFLOWING, 59.9) is None
+    assert reason_to_leave(TO_GENERAL, 119.9) is None
+
+
+def test_the_maximum_wait_and_the_overflow_are_reached_at_their_second() -> None:
+    assert reason_to_leave(OVERFLOWING, 60) is Leave.OVERFLOW
+    assert reason_to_leave(OVERFLOWING, 600) is Leave.OVERFLOW
+    assert reason_to_leave(TO_GENERAL, 120) is Leave.MAX_WAIT
+    assert reason_to_leave(TO_GENERAL, 500) is Leave.MAX_WAIT
+
+
+def test_the_maximum_wait_wins_over_an_overflow_due_at_the_same_time() -> None:
+    assert reason_to_leave(BOTH, 90) is Leave.MAX_WAIT
+
+
+def test_a_caller_who_declined_the_callback_waits_on_until_the_overflow() -> None:
+    assert reason_to_leave(CALLBACK, 120) is Leave.MAX_WAIT
+    assert reason_to_leave(CALLBACK, 200, declined_callback=True) is None
+    assert reason_to_leave(CALLBACK, 300, declined_callback=True) is Leave.OVERFLOW
+    assert reason_to_leave(OVERFLOWING, 30, declined_callback=True) is None
+
+
+def test_a_queue_removed_by_a_new_version_lets_its_callers_go() -> None:
+    assert reason_to_leave(None, 0) is Leave.QUEUE_REMOVED
+    assert reason_to_leave(None, 0, declined_callback=True) is Leave.QUEUE_REMOVED
+    assert after_max_wait(None) is AfterMaxWait.NOTHING
+
+
+def test_what_the_maximum_wait_offers() -> None:
+    assert after_max_wait(PATIENT) is AfterMaxWait.NOTHING
+    assert after_max_wait(OVERFLOWING) is AfterMaxWait.NOTHING
+    assert after_max_wait(TO_GENERAL) is AfterMaxWait.QUEUE
+    assert after_max_wait(TO_MENU) is AfterMaxWait.MENU
+    assert after_max_wait(CALLBACK) is AfterMaxWait.CALLBACK
+    assert after_max_wait(BOTH) is AfterMaxWait.VOICEMAIL
+
+
+def test_the_queue_a_caller_moves_to() -> None:
+    assert next_queue("billing", OVERFLOWING, Leave.OVERFLOW, QUEUES) == "general"
+    assert next_queue("billing", TO_GENERAL, Leave.MAX_WAIT, QUEUES) == "general"
+    assert next_queue("billing", CALLBACK, Leave.OVERFLOW, QUEUES) == "general"
+    # The maximum wait of a callback queue moves nobody to another queue, nor does an
+    # overflow rule at the maximum wait, nor a maximum wait rule at an overflow.
+    assert next_queue("billing", CALLBACK, Leave.MAX_WAIT, QUEUES) is None
+    assert next_queue("billing", BOTH, Leave.MAX_WAIT, QUEUES) is None
+    assert next_queue("billing", TO_GENERAL, Leave.OVERFLOW, QUEUES) is None
+    assert next_queue("billing", TO_MENU, Leave.MAX_WAIT, QUEUES | {"leave_message"}) is None
+    assert next_queue("billing", PATIENT, Leave.OVERFLOW, QUEUES) is None
+    assert next_queue("billing", None, Leave.QUEUE_REMOVED, QUEUES) is None
+    assert next_queue("billing", None, Leave.OVERFLOW, QUEUES) is None
+
+
+def test_a_target_that_is_gone_or_the_same_queue_moves_nobody() -> None:
+    assert next_queue("billing", OVERFLOWING, Leave.OVERFLOW, {"billing", "vip"}) is None
+    assert next_queue("billing", TO_GENERAL, Leave.MAX_WAIT, {"billing"}) is None
+    assert next_queue("general", OVERFLOWING, Leave.OVERFLOW, QUEUES) is None
+    assert next_queue("general", TO_GENERAL, Leave.MAX_WAIT, QUEUES) is None
+
+
+def test_the_menu_node_a_caller_goes_on_at() -> None:
+    assert menu_after(TO_MENU, Leave.MAX_WAIT, None, MENUS) == "leave_message"
+    assert menu_after(TO_MENU, Leave.MAX_WAIT, "main", MENUS) == "leave_message"
+    assert menu_after(TO_MENU, Leave.MAX_WAIT, None, {"main"}) is None  # gone: a person
+    assert menu_after(TO_GENERAL, Leave.MAX_WAIT, "main", MENUS) is None
+    assert menu_after(CALLBACK, Leave.MAX_WAIT, "main", MENUS) is None
+    assert menu_after(OVERFLOWING, Leave.OVERFLOW, "main", MENUS) is None
+    assert menu_after(PATIENT, Leave.MAX_WAIT, "main", MENUS) is None
+
+
+def test_a_removed_queue_sends_its_callers_to_the_fallback_they_joined_with() -> None:
+    assert menu_after(None, Leave.QUEUE_REMOVED, "goodbye", MENUS) == "goodbye"
+    assert menu_after(None, Leave.QUEUE_REMOVED, None, MENUS) is None
+    assert menu_after(None, Leave.QUEUE_REMOVED, "no_such_node", MENUS) is None
+    assert menu_after(TO_MENU, Leave.QUEUE_REMOVED, "goodbye", MENUS) == "goodbye"
+    assert menu_after(None, Leave.MAX_WAIT, "goodbye", MENUS) is None
+
+
+def test_which_figure_a_leaving_caller_counts_in() -> None:
+    assert counted_as(Leave.OVERFLOW) == "overflowed"
+    assert counted_as(Leave.MAX_WAIT) == "timed_out"
+    assert counted_as(Leave.QUEUE_REMOVED) == "timed_out"
+
+
+def test_a_supervisor_is_warned_at_four_fifths_of_the_guaranteed_wait() -> None:
+    gold = TierRule(priority=200, max_wait=40)
+    assert not starving(gold, 31.9)
+    assert starving(gold, 32)
+    assert starving(gold, 100)
+    assert not starving(None, 10**6)  # no guarantee, no warning
+    assert not starving(TierRule(priority=0, max_wait=300), 239)
+    assert starving(TierRule(priority=0, max_wait=300), 240)
+
+
+def test_the_place_in_line_is_announced_every_so_often() -> None:
+    assert not announcement_due(100.0, 100.0, every=30.0)
+    assert not announcement_due(100.0, 129.9, every=30.0)
+    assert announcement_due(100.0, 130.0, every=30.0)
+    assert announcement_due(100.0, 500.0, every=30.0)
+    assert announcement_due(100.0, 110.0, every=10.0)
+
+
+def test_an_answered_ring_puts_the_agent_on_the_call() -> None:
+    assert after_ring("ANSWER") == AfterRing(True, Move.ANSWER, "")
+
+
+def test_any_other_end_of_a_ring_is_no_answer() -> None:
+    for status in ("NOANSWER", "BUSY", "CHANUNAVAIL", "CANCEL", "CONGESTION", "", "answer"):
+        assert after_ring(status) == AfterRing(False, Move.NO_ANSWER, "no answer"), status
+    assert NO_ANSWER_REASON == "no answer"
+
+
+def test_wrap_up_ends_after_the_agents_own_wrap_up_time() -> None:
+    assert wrap_up_ends(1000.0, 15.0) == 1015.0
+    assert wrap_up_ends(1000.0, None) == 1000.0  # an agent the version does not know
+    assert wrap_up_ends(1000.0, 0.0) == 1000.0
