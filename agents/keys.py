@@ -17,6 +17,8 @@ from agents.state import Move
 # Not-ready reasons the engine sets by itself; the agent's phone coming back undoes them.
 PHONE_UNREACHABLE = "phone unreachable"
 BUSY_ELSEWHERE = "busy on another call"
+# Not cleared by the phone coming back: the phone itself must be fixed, then *3.
+PHONE_REFUSED = "phone refused the call: check its codecs and encryption"
 PRESENCE_REASONS = frozenset({PHONE_UNREACHABLE, BUSY_ELSEWHERE})
 BUSY = frozenset({"INUSE", "BUSY", "RINGINUSE"})
 

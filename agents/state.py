@@ -28,6 +28,9 @@ class Move(StrEnum):
     CALL_ENDED = "call_ended"
     WRAP_UP_DONE = "wrap_up_done"
     CANCEL_OFFER = "cancel_offer"  # the engine could not ring the phone: not the agent's fault
+    # The phone could not take the call (busy, or refused it for codecs or encryption):
+    # not ready, but with the phone's reason, never counted as the agent's no-answer.
+    PHONE_TROUBLE = "phone_trouble"
 
 
 S, M = AgentState, Move
@@ -43,6 +46,8 @@ _MOVES: dict[tuple[AgentState, Move], AgentState] = {
     (S.RESERVED, M.NO_ANSWER): S.NOT_READY,
     (S.RESERVED, M.CANCEL_OFFER): S.READY,
     (S.RINGING, M.NO_ANSWER): S.NOT_READY,
+    (S.RESERVED, M.PHONE_TROUBLE): S.NOT_READY,
+    (S.RINGING, M.PHONE_TROUBLE): S.NOT_READY,
     (S.ON_CALL, M.CALL_ENDED): S.WRAP_UP,
     (S.WRAP_UP, M.WRAP_UP_DONE): S.READY,
     (S.WRAP_UP, M.GO_NOT_READY): S.NOT_READY,

@@ -45,6 +45,7 @@ from pbx.events import (
     CallLeftAgi,
     DeviceStateChanged,
     DialEnded,
+    HangupRequested,
     OriginateFailed,
     PbxEvent,
 )
@@ -140,13 +141,16 @@ class Engine:
                 self.agi.channel_gone(channel, "left the engine's control")
             case CallHungUp(channel=channel, call_id=call_id, cause_text=cause):
                 self.agi.channel_gone(channel, f"hung up ({cause or 'normal'})")
-                spawn(self.queues.outcomes.call_ended(call_id), "ending a call", call_id)
-                spawn(self.keeper.hung_up(call_id), "filing a recording", call_id)
+                spawn(self.queues.outcomes.call_ended(call_id, channel), "ending a call",
+                      call_id)
+                spawn(self.keeper.hung_up(call_id, channel), "filing a recording", call_id)
             case DeviceStateChanged(device=device, state=state):
                 spawn(self.desk.device_changed(device, state), f"presence of {device}")
-            case DialEnded(call_id=call_id, status=status):
-                spawn(self.queues.outcomes.dial_ended(call_id, status), "ending a ring",
-                      call_id)
+            case HangupRequested(channel=channel, cause=cause):
+                self.queues.outcomes.causes.note(channel, cause)
+            case DialEnded(channel=channel, call_id=call_id, destination=leg, status=status):
+                spawn(self.queues.outcomes.dial_ended(call_id, channel, leg, status),
+                      "ending a ring", call_id)
             case OriginateFailed(channel_id=channel_id, reason=reason):
                 spawn(self._originate_failed(channel_id, reason), "a call not answered",
                       channel_id)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -20,10 +19,6 @@ from pbx import agi
 from pbx.agi import AgiResult
 from pbx.ami import AmiActionFailed, AmiConnection, AmiDisconnected, AmiError, AmiResponse
 from pbx.ports import Call, CallGone, Digits
-
-# How Asterisk words "that channel is not there" across actions.
-_NO_CHANNEL = re.compile(r"no such channel|does not exist|not found|channel not specified",
-                         re.IGNORECASE)
 
 # Commands that leave hold music playing (every other one plays or ends something).
 _KEEP_MUSIC = ("SET MUSIC", "WAIT FOR DIGIT")
@@ -238,7 +233,7 @@ class AgiCall:
         try:
             return await self._calls.ami.send_action(fields)
         except AmiActionFailed as exc:
-            if _NO_CHANNEL.search(exc.message):
+            if exc.no_such_channel:
                 self.gone(exc.message)
                 raise CallGone(f"{fields['Action']}: {exc.message}") from exc
             raise

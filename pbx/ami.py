@@ -17,6 +17,7 @@ import asyncio
 import itertools
 import logging
 import os
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -43,12 +44,22 @@ class AmiTimeout(AmiError):
     """Asterisk did not answer the action in time."""
 
 
+# How Asterisk words "that channel is not there" across actions.
+_NO_CHANNEL = re.compile(r"no such channel|does not exist|not found|channel not specified",
+                         re.IGNORECASE)
+
+
 class AmiActionFailed(AmiError):
     """Asterisk answered `Response: Error`."""
 
     def __init__(self, action: str, message: str) -> None:
         super().__init__(f"{action}: {message}")
         self.message = message
+
+    @property
+    def no_such_channel(self) -> bool:
+        """The action named a channel that is gone (hung up meanwhile)."""
+        return bool(_NO_CHANNEL.search(self.message))
 
 
 @dataclass(frozen=True, slots=True)

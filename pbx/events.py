@@ -54,6 +54,16 @@ class DeviceStateChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class HangupRequested:
+    """A channel is asked to hang up, with the cause: for an agent's leg it comes just
+    before the DialEnd, and tells a phone that refused the call (488: cause 58) from one
+    nobody answered (both are DialStatus NOANSWER)."""
+
+    channel: str
+    cause: int
+
+
+@dataclass(frozen=True, slots=True)
 class DialEnded:
     channel: str
     call_id: str
@@ -97,6 +107,7 @@ PbxEvent = (
     | CallHungUp
     | DeviceStateChanged
     | DialEnded
+    | HangupRequested
     | UserEventReceived
     | OriginateFailed
     | AmiConnected
@@ -175,6 +186,9 @@ _TRANSLATORS: dict[str, Callable[[Message], PbxEvent | None]] = {
     "AsyncAGIExec": _agi_exec,
     "AsyncAGIEnd": lambda m: CallLeftAgi(channel=m.get("Channel", "")),
     "Hangup": _hangup,
+    "HangupRequest": lambda m: HangupRequested(
+        channel=m.get("Channel", ""),
+        cause=int(m["Cause"]) if m.get("Cause", "").isdigit() else 0),
     "DeviceStateChange": lambda m: DeviceStateChanged(
         device=m.get("Device", ""), state=m.get("State", "")),
     "DialEnd": lambda m: DialEnded(

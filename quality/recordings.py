@@ -119,9 +119,11 @@ def keeps(entry: dict[str, str], keep_flagged: bool) -> bool:
     return keep_flagged and bool(entry.get("flagged"))
 
 
-def mute_spans(steps: list[dict[str, Any]], start: int) -> list[tuple[float, float]]:
+def mute_spans(steps: list[dict[str, Any]], start: int,
+               end: int | None = None) -> list[tuple[float, float]]:
     """Where the recording was muted (a caller typing a secret), in seconds from its
-    start, from the call's journal."""
+    start, from the call's journal. A caller who hangs up in the middle of a PIN leaves
+    the recording muted to its `end` (the hangup, in ms)."""
     spans, muted_at = [], None
     for step in steps:
         at = float(str(step["at"]))
@@ -130,4 +132,6 @@ def mute_spans(steps: list[dict[str, Any]], start: int) -> list[tuple[float, flo
         elif step["command"] == "RECORDING RESUMED" and muted_at is not None:
             spans.append(((muted_at - start) / 1000, (at - start) / 1000))
             muted_at = None
+    if muted_at is not None and end is not None:
+        spans.append(((muted_at - start) / 1000, (max(end, muted_at) - start) / 1000))
     return spans

@@ -1,7 +1,7 @@
 """The routing scripts: Lua files in `scripts/` beside this module, read once.
 
-Each script that keeps the ready set's change stream trimmed sees `CHANGES_KEPT` as a
-local set before its own text. The matcher's reads are two parts joined into one script
+Each script sees `CHANGES_KEPT` and `MOVES_KEPT` as locals set before its own text.
+The matcher's reads are two parts joined into one script
 (`ready_changes` + `waiting_lines`), so a round costs one round trip.
 """
 
@@ -16,6 +16,8 @@ from redis.commands.core import AsyncScript
 # The change stream keeps about this many entries; a reader further behind reads the
 # whole set again.
 CHANGES_KEPT = 20000
+# Each agent's move log keeps this many of its latest moves (a busy day's worth).
+MOVES_KEPT = 2000
 
 
 @functools.cache
@@ -25,7 +27,7 @@ def _read(name: str) -> str:
 
 def source(*parts: str, then: str = "") -> str:
     """The script made of `parts`, in order, followed by the Lua statement `then`."""
-    return "\n".join([f"local CHANGES_KEPT = {CHANGES_KEPT}",
+    return "\n".join([f"local CHANGES_KEPT, MOVES_KEPT = {CHANGES_KEPT}, {MOVES_KEPT}",
                       *(_read(part) for part in parts), then])
 
 

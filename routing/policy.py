@@ -12,6 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
+from agents.keys import BUSY_ELSEWHERE, PHONE_REFUSED, PHONE_UNREACHABLE
 from agents.state import Move
 from config.queues import Queue, TierRule
 
@@ -104,22 +105,59 @@ def announcement_due(last_announced: float, now: float, every: float) -> bool:
     return now - last_announced >= every
 
 
+class RingEnd(StrEnum):
+    """How the ring at an agent's phone ended, in the caller's and agent's terms."""
+
+    ANSWERED = "answered"
+    NOT_ANSWERED = "not answered"  # RONA: the agent let it ring
+    CALLER_HUNG_UP = "caller hung up"  # an abandon while the phone rang
+    PHONE_BUSY = "phone busy"  # the phone is on another call (486)
+    PHONE_UNREACHABLE = "phone unreachable"  # not registered, or not answering at all
+    PHONE_REFUSED = "phone refused"  # refused for codecs or encryption (488)
+
+
 @dataclass(frozen=True, slots=True)
 class AfterRing:
     """What follows the end of a ring at an agent's phone."""
 
-    answered: bool
+    end: RingEnd
     agent_move: Move
     reason: str = ""
 
+    @property
+    def answered(self) -> bool:
+        return self.end is RingEnd.ANSWERED
 
-def after_ring(dial_status: str) -> AfterRing:
-    """Answered: the agent is on the call. Anything else is ring-no-answer (RONA): the
-    agent is made not ready, and the caller goes back to the head of the line (their
-    arrival time is kept) when the dialplan returns them to the engine."""
+
+# Hangup causes of an agent's leg that say the phone refused the call rather than let
+# it ring: bearer capability not available (SIP 488), bearer service not implemented,
+# service not implemented, incompatible destination.
+REFUSAL_CAUSES = frozenset({58, 65, 79, 88})
+
+
+def after_ring(dial_status: str, cause: int = 0) -> AfterRing:
+    """Asterisk's DialStatus (and the hangup cause of the agent's leg), as what happens
+    to the agent.
+
+    Answered: on the call. A ring the agent let run out (RONA): not ready, "no answer".
+    The caller hanging up first is an abandon: the agent did nothing wrong and is ready
+    again. A busy or unreachable phone takes the agent out until the phone is idle or
+    back again (presence brings them back); a phone that refuses calls for codecs or
+    encryption keeps them out with the phone's reason until it is fixed. In every case
+    but the abandon, the caller goes back to the head of the line (their arrival time
+    is kept) when the dialplan returns them to the engine.
+    """
     if dial_status == "ANSWER":
-        return AfterRing(True, Move.ANSWER)
-    return AfterRing(False, Move.NO_ANSWER, NO_ANSWER_REASON)
+        return AfterRing(RingEnd.ANSWERED, Move.ANSWER)
+    if dial_status == "CANCEL":
+        return AfterRing(RingEnd.CALLER_HUNG_UP, Move.CANCEL_OFFER)
+    if dial_status == "BUSY":
+        return AfterRing(RingEnd.PHONE_BUSY, Move.PHONE_TROUBLE, BUSY_ELSEWHERE)
+    if cause in REFUSAL_CAUSES or dial_status == "CONGESTION":
+        return AfterRing(RingEnd.PHONE_REFUSED, Move.PHONE_TROUBLE, PHONE_REFUSED)
+    if dial_status == "CHANUNAVAIL":
+        return AfterRing(RingEnd.PHONE_UNREACHABLE, Move.PHONE_TROUBLE, PHONE_UNREACHABLE)
+    return AfterRing(RingEnd.NOT_ANSWERED, Move.NO_ANSWER, NO_ANSWER_REASON)
 
 
 def wrap_up_ends(call_ended_at: float, wrap_up: float | None) -> float:

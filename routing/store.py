@@ -27,6 +27,11 @@ class Reserved(Enum):
     CALL_NOT_WAITING = -1  # the caller hung up or was already offered
 
 
+# A call's routing record outlives the call long enough for its recording to be filed
+# and its statistics read, then goes.
+CALL_KEPT = 2 * 86400
+
+
 class RoutingStore:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
@@ -46,6 +51,7 @@ class RoutingStore:
                 "number": number})
             if menu_path is not None:  # kept when a caller rejoins after a missed ring
                 tx.hset(key, "menu_path", menu_path)
+            tx.expire(key, CALL_KEPT)
             tx.zadd(self.keys.waiting(call.queue), {call.call_id: call.arrived_at})
             tx.sadd(self.keys.lines, self.keys.waiting(call.queue))
             await tx.execute()
@@ -70,6 +76,9 @@ class RoutingStore:
 
     async def call(self, call_id: str) -> dict[str, str]:
         return cast(dict[str, str], await self.redis.hgetall(self.keys.call(call_id)))
+
+    async def set_channel(self, call_id: str, channel: str) -> None:
+        await self.redis.hset(self.keys.call(call_id), "channel", channel)
 
     async def keep_for_callback(self, call_id: str, number: str) -> None:
         """The caller hung up to be called back: their place in line (arrival time,

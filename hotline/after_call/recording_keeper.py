@@ -53,11 +53,15 @@ class RecordingKeeper:
         if self.supervisor is not None:
             self.supervisor.every("retention purge", PURGE_EVERY, self._purge_round)
 
-    async def hung_up(self, call_id: str, settle: float = SETTLE) -> None:
+    async def hung_up(self, call_id: str, channel: str, settle: float = SETTLE) -> None:
         """The caller hung up (the menu may have ended long before, at an agent)."""
         try:
             if await self.call_log.owner(call_id) != self.settings.instance_id:
                 return  # not ours, or not a hotline call at all
+            if (await self.call_log.record(call_id)).get("channel") != channel:
+                # Not the caller's channel: a customer's callback leg ending, or an event
+                # forged in a caller ID. The caller's own hangup files the recording.
+                return
             if "sha256" in await self.index.entry(call_id):
                 return  # indexed at the caller's hangup; this is their callback ending
             await self.file(call_id, int(self.clock() * 1000), settle)
@@ -132,7 +136,7 @@ class RecordingKeeper:
             # The engine takes the call the moment Asterisk answers it.
             "started": record["started"], "answered": record["started"],
             "ended": str(hung_up_ms), "outcome": outcome},
-            facts, mute_spans(steps, started_at), issues)
+            facts, mute_spans(steps, started_at, hung_up_ms), issues)
         if issues:
             log.error("call %s: bad recording %s: %s", call_id, target or "-", "; ".join(issues))
 

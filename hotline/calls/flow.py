@@ -66,8 +66,11 @@ class CallFlow:
             return await self.desk.feature_code(line, call.variables.get("agi_arg_2", ""),
                                                 call.variables.get("agi_arg_3", ""))
         # Both lookups at once: the caller's wait starts after them.
-        back, tier = await asyncio.gather(self.queues.outcomes.returned(call.call_id),
-                                          self.tier_of(call.caller_number))
+        ring = ((call.variables.get("agi_arg_2", ""), call.variables.get("agi_arg_3", ""))
+                if call.variables.get("agi_arg_1") == "returned" else ("", ""))
+        back, tier = await asyncio.gather(
+            self.queues.outcomes.returned(call.call_id, *ring),
+            self.tier_of(call.caller_number))
         if back is not None:  # the agent did not answer: same queue, same place
             outcome, _ = await self._wait(line, back.queue, back.tier, back.boost,
                                           back.arrived_at)

@@ -18,6 +18,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from hotline.calls.records import CallLog
+from hotline.runtime.logs import bind_call
 from hotline.runtime.supervisor import Supervisor
 from pbx.agi import AgiResult
 from pbx.agi_call import AgiCall, AgiCalls
@@ -68,7 +69,13 @@ class CallSessions:
         self.served = 0
 
     def arrived(self, call: Call) -> None:
-        if not self.accepting or call.channel in self.sessions:
+        if not self.accepting:
+            return
+        earlier = self.sessions.get(call.channel)
+        # The same channel back in AGI while its earlier session still winds down (a
+        # ring that failed at once returns the caller within milliseconds): a new
+        # session, or the caller would wait in silence. A live one is a repeat event.
+        if earlier is not None and not earlier.line.is_gone:
             return
         session = _Session(line=self.agi.open(
             call, observer=lambda line, result, error: self._step(session, line, result, error)))
@@ -93,6 +100,7 @@ class CallSessions:
     async def _serve(self, session: _Session) -> None:
         line = session.line
         call = line.call
+        bind_call(call.call_id)  # every log line of this call's task carries its id
         outcome = "served"
         try:
             try:
@@ -125,7 +133,8 @@ class CallSessions:
         finally:
             self.served += 1
             self.agi.close(line)
-            self.sessions.pop(call.channel, None)
+            if self.sessions.get(call.channel) is session:
+                del self.sessions[call.channel]
             await self._close_record(session, outcome)
 
     async def _step(self, session: _Session, line: str, result: AgiResult | None,

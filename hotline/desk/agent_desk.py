@@ -5,15 +5,16 @@ The rules are `agents.keys`; this module applies them to the agents in Redis."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
 from redis.exceptions import RedisError
 
 from agents.keys import BUSY, Asked, asked_for, presence_move
-from agents.state import AgentState, Move, MoveRefused
+from agents.state import AgentState, Move, MoveRefused, move
 from config.model import HotlineConfig
-from pbx.ports import CallControl
+from pbx.ports import CallControl, CallGone
 from routing.store import RoutingStore
 
 log = logging.getLogger(__name__)
@@ -57,12 +58,31 @@ class AgentDesk:
         if isinstance(asked, str):
             await self._answer(line, REFUSED)
             return f"agent {agent_id}: {asked}"
+        if asked.move is Move.GO_READY:
+            return await self._ready_after_hanging_up(line, agent_id, code, asked)
         try:
             new = await self._apply(agent_id, asked)
         except MoveRefused as exc:
             await self._answer(line, REFUSED)
             return f"agent {agent_id}: {code} refused: {exc}"
         await self._answer(line, DONE.get(asked.move, "beep"))
+        return f"agent {agent_id}: {code} -> {new.value}"
+
+    async def _ready_after_hanging_up(self, line: CallControl, agent_id: str, code: str,
+                                      asked: Asked) -> str:
+        """Ready only once this feature-code call is over: a phone that takes one call
+        at a time would answer a caller rung meanwhile with 486 Busy."""
+        try:
+            move(await self.store.agent_state(agent_id), asked.move)
+        except MoveRefused as exc:
+            await self._answer(line, REFUSED)
+            return f"agent {agent_id}: {code} refused: {exc}"
+        with contextlib.suppress(CallGone):  # hung up on, or by the agent: ready all the same
+            await self._answer(line, "beep")
+        try:
+            new = await self._apply(agent_id, asked)
+        except MoveRefused as exc:  # moved meanwhile (another code, a supervisor)
+            return f"agent {agent_id}: {code} refused after the call: {exc}"
         return f"agent {agent_id}: {code} -> {new.value}"
 
     def _left_keypad(self, agent_id: str) -> None:

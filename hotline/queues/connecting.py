@@ -20,7 +20,7 @@ from config.model import HotlineConfig
 from hotline.queues.callback_in_line import CONNECT_CONTEXT, CallbackInLine
 from hotline.queues.reporting import QueueReporting
 from hotline.runtime.supervisor import Supervisor
-from pbx.ami import AmiConnection, AmiError, AmiResponse
+from pbx.ami import AmiActionFailed, AmiConnection, AmiError, AmiResponse
 from routing.decide import WaitingCall
 from routing.store import RoutingStore
 
@@ -107,9 +107,18 @@ class Connector:
         await self.report.ringing(call.call_id)
 
     async def _not_rung(self, call: WaitingCall, agent_id: str, exc: Exception) -> None:
-        log.warning("could not ring agent %s for call %s (%s); back in line", agent_id,
-                    call.call_id, exc)
-        await self.store.requeue(call.call_id, call.queue)
+        if isinstance(exc, AmiActionFailed) and exc.no_such_channel:
+            # The caller hung up (or was never there: an entry left from before a crash).
+            # Back in line they would be matched and fail again, many times a second.
+            log.info("call %s: the caller is gone; out of line, agent %s free again",
+                     call.call_id, agent_id)
+            if await self.store.advance_call(call.call_id, "offered", "gone"):
+                await self.report.abandoned(call.call_id, call.queue, call.tier,
+                                            call.arrived_at)
+        else:
+            log.warning("could not ring agent %s for call %s (%s); back in line", agent_id,
+                        call.call_id, exc)
+            await self.store.requeue(call.call_id, call.queue)
         with contextlib.suppress(MoveRefused):
             await self.store.apply(agent_id, Move.CANCEL_OFFER, self.clock(),
                                    call_id=call.call_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 from agents.state import Move, MoveRefused
@@ -19,10 +20,40 @@ from hotline.queues.reporting import QueueReporting
 from hotline.runtime.supervisor import Supervisor
 from quality.sampling import ServedCall
 from routing.decide import WaitingCall
-from routing.policy import after_ring, wrap_up_ends
+from routing.policy import RingEnd, after_ring, wrap_up_ends
 from routing.store import RoutingStore
 
 log = logging.getLogger(__name__)
+
+
+def about_the_call(fields: dict[str, str], channel: str) -> bool:
+    """Whether an event naming `channel` is about the call whose routing record is
+    `fields`. A caller ID carrying CR/LF can forge a whole AMI event with any call id,
+    but not the name of a channel its sender cannot know. A customer called back has
+    no channel on record until their leg dials the agent."""
+    known = fields.get("channel", "")
+    if known:
+        return channel == known
+    return bool(channel) and bool(fields.get("callback"))
+
+
+class RecentCauses:
+    """The hangup causes of channels asked to hang up a moment ago, until the DialEnd
+    that follows reads them. Only a correlation of two events a few milliseconds
+    apart, which every engine sees alike: bounded, and nothing a peer would need."""
+
+    KEPT = 500
+
+    def __init__(self) -> None:
+        self._causes: OrderedDict[str, int] = OrderedDict()
+
+    def note(self, channel: str, cause: int) -> None:
+        self._causes[channel] = cause
+        while len(self._causes) > self.KEPT:
+            self._causes.popitem(last=False)
+
+    def take(self, channel: str) -> int:
+        return self._causes.pop(channel, 0)
 
 
 class CallOutcomes:
@@ -38,32 +69,57 @@ class CallOutcomes:
         self.wake_matching = wake_matching
         # Called when an agent-served call ends (the satisfaction sample starts there).
         self.on_served = on_served
+        self.causes = RecentCauses()
 
-    async def dial_ended(self, call_id: str, status: str) -> None:
+    async def dial_ended(self, call_id: str, channel: str, leg: str, status: str) -> None:
+        """The ring at the agent's phone (`leg`) ended with Asterisk's `status`."""
+        cause = self.causes.take(leg)
         fields = await self.store.call(call_id)
         agent_id = fields.get("agent")
-        if fields.get("state") != "offered" or not agent_id:
+        if not agent_id or not about_the_call(fields, channel):
             return
-        now, after = self.clock(), after_ring(status)
+        now, after = self.clock(), after_ring(status, cause)
         if after.answered:
-            if not await self.store.advance_call(call_id, "offered", "connected"):
+            if fields.get("state") != "offered" or \
+                    not await self.store.advance_call(call_id, "offered", "connected"):
                 return
+            if not fields.get("channel"):  # a customer called back: their leg is known now
+                await self.store.set_channel(call_id, channel)
             with contextlib.suppress(MoveRefused):
                 await self.store.apply(agent_id, after.agent_move, now, call_id=call_id)
             await self.report.answered(call_id, fields, agent_id, now)
             return
+        # The caller may be back in line already (the dialplan returned them to the
+        # engine before this event was handled): the agent's move is guarded by the
+        # call the agent was reserved for, not by the call's state.
         try:
             await self.store.apply(agent_id, after.agent_move, now, reason=after.reason,
                                    call_id=call_id)
         except MoveRefused:
             return
-        log.info("agent %s did not answer call %s (%s): not ready", agent_id, call_id, status)
-        await self.report.unanswered(call_id, fields.get("queue", ""), agent_id, now)
+        queue = fields.get("queue", "")
+        if after.end is RingEnd.CALLER_HUNG_UP:
+            log.info("call %s: the caller hung up while agent %s's phone rang", call_id,
+                     agent_id)
+            self.wake_matching()  # the agent is free again
+            if await self.store.advance_call(call_id, "offered", "gone"):
+                await self.report.abandoned(call_id, queue, fields.get("tier", "normal"),
+                                            float(fields.get("arrived_at", now)))
+            return
+        if after.end is RingEnd.NOT_ANSWERED:
+            log.info("agent %s did not answer call %s (%s): not ready", agent_id, call_id,
+                     status)
+        else:
+            log.warning("agent %s's phone could not take call %s (%s): %s; not ready "
+                        "until the phone is fixed or idle", agent_id, call_id, status,
+                        after.reason)
+        await self.report.unanswered(call_id, queue, agent_id, now)
 
-    async def call_ended(self, call_id: str) -> None:
+    async def call_ended(self, call_id: str, channel: str) -> None:
         fields = await self.store.call(call_id)
         agent_id = fields.get("agent")
         if fields.get("state") != "connected" or not agent_id or \
+                not about_the_call(fields, channel) or \
                 not await self.store.advance_call(call_id, "connected", "ended"):
             return
         now = self.clock()
@@ -86,11 +142,26 @@ class CallOutcomes:
             await self.store.apply(agent_id, Move.WRAP_UP_DONE, self.clock(), call_id=call_id)
         self.wake_matching()
 
-    async def returned(self, call_id: str) -> WaitingCall | None:
+    async def returned(self, call_id: str, dial_status: str = "",
+                       cause: str = "") -> WaitingCall | None:
         """A caller back in AGI after an unanswered offer: where they were in line
-        (`wait` with their arrival time puts them back there)."""
+        (`wait` with their arrival time puts them back there).
+
+        The dialplan says how the ring ended. A phone that could not be dialled at all
+        ends the Dial with no DialEnd, so the agent is settled here too: whichever of
+        the two comes first moves the agent, the other finds them moved."""
         fields = await self.store.call(call_id)
         if fields.get("state") != "offered":
             return None
+        agent_id = fields.get("agent")
+        if dial_status and agent_id:
+            after = after_ring(dial_status, int(cause) if cause.isdigit() else 0)
+            if not after.answered:
+                with contextlib.suppress(MoveRefused):
+                    await self.store.apply(agent_id, after.agent_move, self.clock(),
+                                           reason=after.reason, call_id=call_id)
+                    log.info("call %s back in line: agent %s's ring ended %s (%s)", call_id,
+                             agent_id, dial_status, after.end)
+                    self.wake_matching()
         return WaitingCall(call_id, fields["queue"], float(fields["arrived_at"]),
                            fields.get("tier", "normal"), int(fields.get("boost", 0)))

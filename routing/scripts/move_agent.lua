@@ -1,6 +1,7 @@
 -- Compare-and-set of an agent's state: the move was decided from ARGV[1]. The ready set
 -- and its change stream change in the same script, so they never disagree with the
--- agents' states. An agent with no record yet is logged out.
+-- agents' states. An agent with no record yet is logged out. The move log keeps the
+-- latest MOVES_KEPT moves.
 -- KEYS: agent, agent's move log, ready set, ready-set changes
 -- ARGV: expected state, new state, now, reason, log entry, agent id, call id or ''
 -- Returns 1 moved, 0 the state was not the expected one, -1 busy with another call.
@@ -18,4 +19,5 @@ if ARGV[2] == 'ready' or ARGV[2] == 'not_ready' or ARGV[2] == 'logged_out' then
   redis.call('HDEL', KEYS[1], 'call')
 end
 redis.call('RPUSH', KEYS[2], ARGV[5])
+redis.call('LTRIM', KEYS[2], -MOVES_KEPT, -1)
 return 1

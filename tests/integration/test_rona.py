@@ -85,3 +85,39 @@ async def test_no_answer_sets_not_ready_and_the_next_agent_gets_the_call(
         assert tampered.returncode == 1 and "checksum differs" in tampered.stdout
     finally:
         await engine.stop()
+
+
+async def test_a_phone_that_cannot_be_dialled_leaves_no_agent_reserved(
+        settings: Settings, redis: Redis, tmp_path: Path) -> None:
+    """Dial gives up at once on a phone with nowhere to ring (never registered): no
+    DialEnd comes, only the caller back in the engine, who says how the ring ended."""
+    text = CONFIG.read_text().replace(
+        '''  "1001":
+    name: Zhou Min
+    endpoint: Local/1001@sim-agent
+    skills: {billing: 5}
+''', '''  "1001":
+    name: Zhou Min
+    endpoint: PJSIP/agent-not-registered
+    skills: {billing: 9}
+  "1002":
+    name: Wu Lei
+    endpoint: Local/1002@sim-agent
+    skills: {billing: 8}
+''')
+    engine, tap = await engine_for(settings, redis, text, tmp_path)
+    try:
+        await agents_ready(engine, "1001", "1002")
+        caller = SimulatedCaller(caller_number="13522224444", dialled_number="180", stay=30)
+        call_id = await place_call(engine.originator, caller)
+        answered = await tap.wait_for(lambda m: m.get("UserEvent") == "HotlineAgentAnswered"
+                                      and m.get("Caller") == caller.caller_number, timeout=20)
+        assert answered["Agent"] == "1002"
+        assert not [m for m in tap.events if m.get("Event") == "DialEnd"
+                    and m.get("Uniqueid") == call_id
+                    and "agent-not-registered" in m.get("DestChannel", "")]
+        agent = await until(lambda: engine.routing.agent("1001"), 5, "1001 is not reserved",
+                            holds=lambda a: a.get("state") == AgentState.NOT_READY.value)
+        assert agent["reason"] == "phone unreachable" and "call" not in agent
+    finally:
+        await engine.stop()

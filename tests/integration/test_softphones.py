@@ -48,13 +48,13 @@ class Softphone:
     """Agent 1001's phone: a SIPp that takes calls (ringing, never answered) on one
     port, and SIPp runs that register it, unregister it and dial feature codes."""
 
-    def __init__(self, box: sandbox.SandboxInstance) -> None:
+    def __init__(self, box: sandbox.SandboxInstance, takes_calls: list[str] | None = None) -> None:
         self.box = box
         self.password = ""  # derived by the engine from its secret key
         self.port = free_port()
+        scenario = takes_calls or ["-sf", str(SIPP / "ringing.xml")]
         self.ringer = subprocess.Popen(
-            ["sipp", "-sf", str(SIPP / "ringing.xml"), "-i", "127.0.0.1", "-p",
-             str(self.port), "-aa", "-nostdin"],
+            ["sipp", *scenario, "-i", "127.0.0.1", "-p", str(self.port), "-aa", "-nostdin"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def _run(self, scenario: str, *args: str) -> None:
@@ -90,6 +90,23 @@ def phone(asterisk: sandbox.SandboxInstance) -> Iterator[Softphone]:
     softphone.close()
 
 
+async def phone_ready(engine: Engine, phone: Softphone, asterisk: sandbox.SandboxInstance,
+                      *also: str) -> None:
+    """Agent 1001 registered and ready from the phone's keypad; `also` ready from the
+    store."""
+    phone.password = phone_password(engine.phones.secret_key, PHONE)
+    await until(lambda: asyncio.to_thread(asterisk.cli, "pjsip show endpoints"), 10,
+                f"{PHONE} is an endpoint", holds=lambda endpoints: PHONE in endpoints)
+    await asyncio.to_thread(phone.register)
+    await asyncio.to_thread(phone.dial, "*1")
+    await agent(engine, "1001", AgentState.NOT_READY)
+    await asyncio.to_thread(phone.dial, "*3")
+    await agent(engine, "1001", AgentState.READY)
+    for agent_id in also:
+        await engine.routing.apply(agent_id, Move.LOG_IN, time.time())
+        await engine.routing.apply(agent_id, Move.GO_READY, time.time())
+
+
 async def agent(engine: Engine, agent_id: str, state: AgentState,
                 timeout: float = 10) -> dict[str, str]:
     return await until(lambda: engine.routing.agent(agent_id), timeout,
@@ -101,23 +118,12 @@ async def test_an_agent_on_a_sip_softphone(
         phones_settings: Settings, redis: Redis, tmp_path: Path,
         asterisk: sandbox.SandboxInstance, phone: Softphone) -> None:
     engine, tap = await engine_for(phones_settings, redis, CONFIG, tmp_path)
-    phone.password = phone_password(engine.phones.secret_key, PHONE)
     try:
-        # The engine wrote the agents' endpoints and had PJSIP reload them.
-        await until(lambda: asyncio.to_thread(asterisk.cli, "pjsip show endpoints"), 10,
-                    f"{PHONE} is an endpoint", holds=lambda endpoints: PHONE in endpoints)
-        await asyncio.to_thread(phone.register)
-
-        # The agent logs in and goes ready from the phone's keypad.
-        await asyncio.to_thread(phone.dial, "*1")
-        await agent(engine, "1001", AgentState.NOT_READY)
-        await asyncio.to_thread(phone.dial, "*3")
-        await agent(engine, "1001", AgentState.READY)
+        # The engine wrote the agents' endpoints and had PJSIP reload them; the agent
+        # logs in and goes ready from the phone's keypad.
+        await phone_ready(engine, phone, asterisk, "1002")
         await asyncio.to_thread(phone.dial, "*47")  # no reason 7: refused, nothing changes
         assert (await engine.routing.agent("1001"))["state"] == AgentState.READY.value
-        now = time.time()
-        await engine.routing.apply("1002", Move.LOG_IN, now)
-        await engine.routing.apply("1002", Move.GO_READY, now)
 
         # Ring, no answer on the real phone: 1001 (best proficiency) rings for 2 s, is set
         # not ready, and the caller is offered to 1002 at once.
@@ -163,3 +169,59 @@ async def test_an_agent_on_a_sip_softphone(
         assert any(o.startswith("agent 1001: not ready needs a reason digit") for o in outcomes)
     finally:
         await engine.stop()
+
+
+async def test_a_caller_who_hangs_up_while_the_phone_rings_is_an_abandon(
+        phones_settings: Settings, redis: Redis, tmp_path: Path,
+        asterisk: sandbox.SandboxInstance, phone: Softphone) -> None:
+    config = CONFIG.replace("    ring_timeout: 2s\n", "    ring_timeout: 12s\n")
+    engine, tap = await engine_for(phones_settings, redis, config, tmp_path)
+    try:
+        await phone_ready(engine, phone, asterisk)
+        caller = SimulatedCaller(caller_number="13533330003", dialled_number="180",
+                                 delay=1, stay=2)
+        call_id = await place_call(engine.originator, caller)
+        ended = await tap.wait_for(lambda m: m.get("Event") == "DialEnd"
+                                   and m.get("Uniqueid") == call_id, timeout=20)
+        assert ended["DialStatus"] == "CANCEL" and PHONE in ended["DestChannel"]
+        # The agent did nothing wrong: ready again, and the call counts as abandoned.
+        await agent(engine, "1001", AgentState.READY)
+        await until(lambda: engine.routing.call(call_id), 5, "the caller left the line",
+                    holds=lambda call: call.get("state") == "gone")
+        figures = await until(lambda: engine.stats.figures(engine.stats.day(), "billing"), 5,
+                              "the abandon is counted", holds=lambda f: f.abandoned == 1)
+        assert figures.answered == 0
+        assert "no answer" not in await engine.redis.lrange(
+            engine.routing.keys.agent_log("1001"), -1, -1)
+    finally:
+        await engine.stop()
+
+
+@pytest.mark.parametrize(("status", "reason"), [
+    ("486", "busy on another call"),
+    ("488", "phone refused the call: check its codecs and encryption")])
+async def test_a_phone_that_cannot_take_the_call_is_the_phone_s_problem(
+        phones_settings: Settings, redis: Redis, tmp_path: Path,
+        asterisk: sandbox.SandboxInstance, status: str, reason: str) -> None:
+    scenario = tmp_path / "refusing.xml"
+    scenario.write_text((SIPP / "refusing.xml").read_text().replace("STATUS", status))
+    phone = Softphone(asterisk, ["-sf", str(scenario)])
+    engine, tap = await engine_for(phones_settings, redis, CONFIG, tmp_path)
+    try:
+        await phone_ready(engine, phone, asterisk, "1002")
+        caller = SimulatedCaller(caller_number="13533330004", dialled_number="180", stay=20)
+        call_id = await place_call(engine.originator, caller)
+        refused = await tap.wait_for(lambda m: m.get("Event") == "DialEnd"
+                                     and m.get("Uniqueid") == call_id
+                                     and PHONE in m.get("DestChannel", ""), timeout=20)
+        assert refused["DialStatus"] != "ANSWER"
+        # The caller is served at once by the next agent; 1001 is out with the phone's
+        # reason, not the agent's no-answer.
+        answered = await tap.wait_for(lambda m: m.get("UserEvent") == "HotlineAgentAnswered"
+                                      and m.get("Caller") == caller.caller_number, timeout=10)
+        assert answered["Agent"] == "1002"
+        fields = await agent(engine, "1001", AgentState.NOT_READY)
+        assert fields["reason"] == reason, refused["DialStatus"]
+    finally:
+        await engine.stop()
+        phone.close()

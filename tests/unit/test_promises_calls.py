@@ -46,7 +46,7 @@ class WaitingLines:
         self.waiting = self  # where callers wait
         self.outcomes = self  # what became of earlier offers
 
-    async def returned(self, call_id: str) -> None:
+    async def returned(self, call_id: str, *ring: str) -> None:
         return None  # no caller is back from an unanswered ring
 
     async def wait(self, line: CallControl, queue: str, **_: Any) -> WaitOutcome:

@@ -3,6 +3,7 @@ when a supervisor is warned, and what follows a ring."""
 
 from __future__ import annotations
 
+from agents.keys import PRESENCE_REASONS
 from agents.state import Move
 from config.queues import MaxWait, Overflow, Queue, TierRule
 from routing.policy import (
@@ -10,6 +11,7 @@ from routing.policy import (
     AfterMaxWait,
     AfterRing,
     Leave,
+    RingEnd,
     after_max_wait,
     after_ring,
     announcement_due,
@@ -143,13 +145,37 @@ def test_the_place_in_line_is_announced_every_so_often() -> None:
 
 
 def test_an_answered_ring_puts_the_agent_on_the_call() -> None:
-    assert after_ring("ANSWER") == AfterRing(True, Move.ANSWER, "")
+    assert after_ring("ANSWER") == AfterRing(RingEnd.ANSWERED, Move.ANSWER, "")
+    assert after_ring("ANSWER").answered
 
 
-def test_any_other_end_of_a_ring_is_no_answer() -> None:
-    for status in ("NOANSWER", "BUSY", "CHANUNAVAIL", "CANCEL", "CONGESTION", "", "answer"):
-        assert after_ring(status) == AfterRing(False, Move.NO_ANSWER, "no answer"), status
+def test_a_ring_the_agent_let_run_out_is_their_no_answer() -> None:
+    for status in ("NOANSWER", "", "answer"):
+        after = after_ring(status)
+        assert after == AfterRing(RingEnd.NOT_ANSWERED, Move.NO_ANSWER, "no answer"), status
+        assert not after.answered
     assert NO_ANSWER_REASON == "no answer"
+
+
+def test_a_caller_hanging_up_during_the_ring_is_an_abandon_not_the_agent_s_fault() -> None:
+    assert after_ring("CANCEL") == AfterRing(RingEnd.CALLER_HUNG_UP, Move.CANCEL_OFFER, "")
+
+
+def test_a_busy_or_refusing_phone_is_the_phone_s_problem() -> None:
+    busy = after_ring("BUSY")
+    assert (busy.end, busy.agent_move) == (RingEnd.PHONE_BUSY, Move.PHONE_TROUBLE)
+    # The reason presence clears once the phone is idle again.
+    assert busy.reason in PRESENCE_REASONS
+    gone = after_ring("CHANUNAVAIL")
+    assert (gone.end, gone.agent_move) == (RingEnd.PHONE_UNREACHABLE, Move.PHONE_TROUBLE)
+    assert gone.reason in PRESENCE_REASONS  # back when the phone registers again
+    # A 488 is NOANSWER to Dial; the leg's hangup cause (58) tells it apart.
+    for status, cause in (("CONGESTION", 0), ("NOANSWER", 58), ("NOANSWER", 88)):
+        refused = after_ring(status, cause)
+        assert (refused.end, refused.agent_move) == (RingEnd.PHONE_REFUSED,
+                                                     Move.PHONE_TROUBLE), status
+        assert "codecs" in refused.reason and refused.reason not in PRESENCE_REASONS
+    assert after_ring("NOANSWER", 16).end is RingEnd.NOT_ANSWERED
 
 
 def test_wrap_up_ends_after_the_agents_own_wrap_up_time() -> None:
