@@ -17,10 +17,11 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from config.checks import Finding, cross_check
-from config.menus import NODE_KINDS
 from config.model import HotlineConfig
 from config.vocabulary import allowed_keys
+from config.wording import finished, plain_words
 from config.yaml_source import Loc, Source, YamlSyntaxError, read
+from config.yaml_words import escaped
 
 Severity = Literal["error", "warning"]
 
@@ -82,18 +83,44 @@ def check(path: str | Path) -> tuple[HotlineConfig | None, list[Problem]]:
 
 def _read(path: str | Path) -> str:
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
         raise ConfigError([Problem(str(path), 1, 1, "", f"cannot read the file: {exc}")]) \
             from None
-
-
-def check_text(text: str, name: str = "<config>") -> tuple[HotlineConfig | None, list[Problem]]:
     try:
-        source = read(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([_not_utf8(str(path), raw, exc)]) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # as text mode reads it
+
+
+def _not_utf8(name: str, raw: bytes, exc: UnicodeDecodeError) -> Problem:
+    """Where the first byte that is not UTF-8 is, and what the file likely is instead."""
+    line_start = raw.rfind(b"\n", 0, exc.start) + 1
+    line = raw.count(b"\n", 0, exc.start) + 1
+    column = len(raw[line_start:exc.start].decode("utf-8", "replace")) + 1
+    guess = ""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        guess = "; the file is UTF-16"
+    else:
+        try:
+            raw.decode("gb18030")
+            guess = "; the file looks like GBK/GB18030, a Chinese encoding"
+        except UnicodeDecodeError:
+            pass
+    return Problem(name, line, column, "", f"this line is not UTF-8 text (byte "
+                   f"0x{raw[exc.start]:02x}{guess}): save the file as UTF-8 and check it again")
+
+
+def check_text(text: str, name: str = "<config>", *, loader: str | None = None,
+               ) -> tuple[HotlineConfig | None, list[Problem]]:
+    """The config (None when it has errors) and every problem, warnings included.
+    `loader` forces one YAML parser ("libyaml" or "python"); both read alike."""
+    try:
+        source = read(text, loader)
     except YamlSyntaxError as exc:
         p = exc.problem
-        return None, [Problem(name, p.line, p.column, "", p.message)]
+        return None, [Problem(name, p.line, p.column, "", finished(p.message))]
     if not isinstance(source.data, dict):
         return None, [Problem(name, 1, 1, "", "the file must be a mapping of sections "
                               "(numbers:, menus:, queues:, ...)")]
@@ -108,13 +135,16 @@ def check_text(text: str, name: str = "<config>") -> tuple[HotlineConfig | None,
 
 
 def _in_file_order(problems: list[Problem]) -> list[Problem]:
-    unique = {(p.line, p.column, p.message): p for p in problems}
+    unique: dict[tuple[int, int, str], Problem] = {}
+    for p in problems:  # one value repeated by aliases: said once, where it is written
+        unique.setdefault((p.line, p.column, p.message), p)
     return sorted(unique.values(), key=lambda p: (p.line, p.column, p.message))
 
 
 def _from_finding(name: str, source: Source, finding: Finding) -> Problem:
     line, col = source.position(finding.loc, at_key=finding.at_key)
-    return Problem(name, line, col, dotted(finding.loc), finding.message, finding.severity)
+    return Problem(name, line, col, escaped(dotted(finding.loc)), finished(finding.message),
+                   finding.severity)
 
 
 def dotted(loc: Loc) -> str:
@@ -133,7 +163,7 @@ def document_loc(data: Any, loc: tuple[int | str, ...]) -> Loc:
     out: list[int | str] = []
     node = data
     last_found = False
-    for part in loc:
+    for index, part in enumerate(loc):
         last_found = False
         in_mapping = isinstance(node, dict) and part in node
         in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
@@ -141,8 +171,12 @@ def document_loc(data: Any, loc: tuple[int | str, ...]) -> Loc:
             node, last_found = node[part], True
             out.append(part)
         elif not isinstance(node, dict | list):
+            if index < len(loc) - 1:
+                return tuple(out)
             break
-    if loc and not last_found and isinstance(node, dict) and isinstance(loc[-1], str):
+    # a missing last key, also under a key written with nothing after it (`numbers:`)
+    empty = node is None or isinstance(node, dict)
+    if loc and not last_found and empty and isinstance(loc[-1], str):
         out.append(loc[-1])
     return tuple(out)
 
@@ -160,67 +194,4 @@ def _from_pydantic(name: str, source: Source, error: ErrorDetails) -> Problem:
         close = difflib.get_close_matches(str(loc[-1]), sorted(allowed), n=1, cutoff=0.6)
         if close:
             message += f"; did you mean '{close[0]}'?"
-    return Problem(name, line, col, dotted(loc), message)
-
-
-def plain_words(error: ErrorDetails, loc: Loc) -> str:
-    kind = error["type"]
-    field = str(loc[-1]) if loc else ""
-    value = error.get("input")
-    ctx = error.get("ctx") or {}
-    if kind == "extra_forbidden":
-        return f"unknown key '{field}'"
-    if kind == "missing":
-        return f"'{field}' is required here"
-    if kind == "union_tag_invalid":
-        tag = str(ctx.get("tag", ""))
-        close = difflib.get_close_matches(tag, NODE_KINDS, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        return f"unknown kind '{tag}'{hint} (one of: {', '.join(NODE_KINDS)})"
-    if kind == "union_tag_not_found":
-        return f"'kind' is required here: one of {', '.join(NODE_KINDS)}"
-    if kind in ("int_parsing", "int_type", "int_from_float"):
-        return f"expected a whole number, got {value!r}"
-    if kind in ("float_parsing", "float_type"):
-        return f"expected a number, got {value!r}"
-    if kind in ("bool_parsing", "bool_type"):
-        return f"expected true or false, got {value!r}"
-    if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return f"expected a mapping of keys (name: value), got {_shown(value)}"
-    if kind == "list_type":
-        return f"expected a list (- item), got {_shown(value)}"
-    if kind == "string_type":
-        return f"expected text, got {_shown(value)}"
-    if kind == "string_pattern_mismatch":
-        return f"{value!r} is not allowed here ({_pattern_words(str(ctx.get('pattern', '')))})"
-    if kind == "literal_error":
-        return f"{value!r} is not one of {ctx.get('expected', '')}"
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        return f"{value!r} is out of range: {error['msg'].lower()}"
-    if kind in ("too_short", "too_long"):
-        return error["msg"].replace("List", "the list").replace("Dictionary", "the mapping")
-    if kind == "value_error":
-        return str(ctx.get("error", error["msg"]))
-    if kind == "date_from_datetime_parsing" or kind.startswith("date_"):
-        return f"{value!r} is not a date: write YYYY-MM-DD"
-    return error["msg"]
-
-
-def _shown(value: object) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return repr(value)
-
-
-def _pattern_words(pattern: str) -> str:
-    known = {
-        r"^[A-Za-z][A-Za-z0-9_-]{0,62}$": "a name: a letter, then letters, digits, _ or -",
-        r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$": "an id: letters, digits, _ or -",
-        r"^[0-9*#]$": "one phone key: 0-9, * or #",
-        r"^[0-9*#+]{2,20}$": "a phone number: 2 to 20 digits",
-        r"^[A-Za-z]+/[^\s]+$": "a channel like PJSIP/agent-1001",
-        r"\{number\}": "it must contain {number}",
-    }
-    return known.get(pattern, f"must match {pattern}")
+    return Problem(name, line, col, escaped(dotted(loc)), finished(message))

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import functools
+import math
 import re
+import types
+import typing
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel as _BaseModel
-from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer, PlainValidator
+from pydantic import (
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
 
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m(?!s))?\s*"
                        r"(?:(\d+(?:\.\d+)?)s)?\s*$")
@@ -18,6 +31,68 @@ class Strict(_BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_empty(cls, data: Any) -> Any:
+        """A key written with no value (`holidays:` whose entries are all commented out)
+        holds an empty list or mapping, not "no value": YAML reads it as null, and a
+        supervisor means "none"."""
+        if isinstance(data, dict) and None in data.values():
+            empty = _empty_values(cls)
+            data = {k: empty[k]() if v is None and k in empty else v for k, v in data.items()}
+        return data
+
+
+@functools.cache
+def _empty_values(model: type[_BaseModel]) -> dict[str, type[list[Any]] | type[dict[str, Any]]]:
+    """The fields (by the key written in the file) whose null means "empty": lists,
+    mappings and sections that cannot hold None."""
+    out: dict[str, type[list[Any]] | type[dict[str, Any]]] = {}
+    for name, field in model.model_fields.items():
+        members = _members(field.annotation)
+        if type(None) in members:
+            continue
+        origin = typing.get_origin(members[0]) or members[0]
+        if origin is list:
+            out[field.alias or name] = list
+        elif origin is dict or all(isinstance(m, type) and issubclass(m, _BaseModel)
+                                   for m in members):
+            out[field.alias or name] = dict
+    return out
+
+
+def _members(annotation: Any) -> list[Any]:
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _members(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [m for arg in typing.get_args(annotation) for m in _members(arg)]
+    return [annotation]
+
+
+class Duration(float):
+    """Seconds that remember how the supervisor wrote them (`5m`), so a change can be
+    shown in their words. Compares, hashes and computes as the plain number."""
+
+    __slots__ = ("written",)
+    written: str
+
+    def __new__(cls, seconds: float, written: str) -> Duration:
+        self = super().__new__(cls, seconds)
+        self.written = written
+        return self
+
+    def __reduce__(self) -> tuple[type[Duration], tuple[float, str]]:
+        return (Duration, (float(self), self.written))
+
+
+def as_written(seconds: float) -> str:
+    """A duration the way the supervisor wrote it (`5m`), or in seconds (`300s`)."""
+    written = getattr(seconds, "written", None)
+    if written:
+        return f"{written}s" if written.replace(".", "", 1).isdigit() else written
+    return f"{seconds:g}s"
+
 
 def parse_duration(value: Any) -> Any:
     """`30`, `30s`, `2m`, `1h30m` -> seconds. Anything else is left for pydantic to
@@ -27,9 +102,14 @@ def parse_duration(value: Any) -> Any:
     if isinstance(value, str):
         text = value.strip()
         try:
-            return float(text)
+            seconds = float(text)
         except ValueError:
             pass
+        else:
+            if math.isfinite(seconds):
+                return seconds
+            raise ValueError(f"'{value}' is not a duration: write seconds (30), or 30s, 2m, "
+                             "1h30m")
         match = _DURATION.match(text)
         if match and any(match.groups()):
             hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
@@ -38,7 +118,12 @@ def parse_duration(value: Any) -> Any:
     return value
 
 
-Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
+def _seconds(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    seconds = handler(parse_duration(value))
+    return Duration(seconds, value.strip()) if isinstance(value, str) else seconds
+
+
+Seconds = Annotated[float, Field(ge=0), WrapValidator(_seconds)]
 Proficiency = Annotated[int, Field(ge=1, le=10)]
 Share = Annotated[float, Field(ge=0, le=1)]
 Key = Annotated[str, Field(pattern=r"^[0-9*#]$")]
@@ -90,3 +175,8 @@ def parse_time_range(value: Any) -> TimeRange:
 
 
 Hours = Annotated[TimeRange, PlainValidator(parse_time_range), PlainSerializer(str)]
+
+
+def is_seconds(field: FieldInfo) -> bool:
+    """Whether a model field holds a duration (`Seconds`)."""
+    return any(isinstance(m, WrapValidator) and m.func is _seconds for m in field.metadata)

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from config.loader import check
-from hotline.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = ROOT / "tests" / "data" / "config"
@@ -67,6 +66,8 @@ def test_every_problem_is_reported_not_only_the_first(tmp_path: Path) -> None:
 
 
 def test_config_check_exits_0_only_when_valid(capsys: pytest.CaptureFixture[str]) -> None:
+    from hotline.cli.main import main  # here: the other checks need none of the CLI
+
     assert main(["config", "check", str(EXAMPLE)]) == 0
     assert main(["config", "check", str(FILES / "unreachable_node.yaml")]) == 0
     assert main(["config", "check", str(FILES / "typo_key.yaml")]) == 1
