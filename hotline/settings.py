@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +76,9 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """The settings from the environment. Every variable read here is documented in
+        `ENVIRONMENT` below, which the README's table is generated from (a test fails
+        when one is missing there, or when the README's table is stale)."""
         env = os.environ if env is None else env
         ami = AmiSettings(
             host=env.get("HOTLINE_AMI_HOST", "127.0.0.1"),
@@ -109,3 +114,104 @@ class Settings:
         if "HOTLINE_INSTANCE_ID" in env:
             settings = replace(settings, instance_id=env["HOTLINE_INSTANCE_ID"])
         return replace(settings, **overrides)
+
+
+# --- the settings an operator sets: the README's table is generated from this ----------
+
+@dataclass(frozen=True, slots=True)
+class EnvSetting:
+    """One environment variable. `attribute` is where `Settings.from_env` puts it, and
+    the default shown is read from there, so the table cannot drift from the code;
+    `default` is the words for a default that depends on the machine or on another
+    variable ("{}" in it stands for the default read from `attribute`)."""
+
+    variable: str
+    attribute: str | None
+    meaning: str
+    default: str | None = None
+
+
+ENVIRONMENT: tuple[EnvSetting, ...] = (
+    EnvSetting("HOTLINE_AMI_HOST", "ami.host",
+               "Where Asterisk's AMI listens (`bindaddr` in manager.conf)."),
+    EnvSetting("HOTLINE_AMI_PORT", "ami.port", "The AMI port (`port` in manager.conf)."),
+    EnvSetting("HOTLINE_AMI_USER", "ami.username",
+               "The AMI user: a `[section]` of manager.conf with the classes listed under "
+               "\"Pointing the engine at an existing Asterisk\"."),
+    EnvSetting("HOTLINE_AMI_SECRET", "ami.secret", "That user's `secret`."),
+    EnvSetting("HOTLINE_REDIS_URL", "redis_url",
+               "The Redis that holds all state, `redis://[:PASSWORD@]HOST:PORT/DB`. Run it "
+               "with `appendonly yes`, or a crash loses balances, top-ups and survey jobs."),
+    EnvSetting("HOTLINE_KEY_PREFIX", "key_prefix",
+               "The start of every Redis key, so that several hotlines share one Redis."),
+    EnvSetting("HOTLINE_CONFIG", "config_path",
+               "The routing YAML that `hotline serve` makes live at start and on SIGHUP, "
+               "and watches for changes.", default="`config/hotline.yaml` (the example)"),
+    EnvSetting("HOTLINE_PROMPTS_DIR", "prompts_dir",
+               "Where `hotline prompts build` writes the prompts' audio (the engine's view)."),
+    EnvSetting("HOTLINE_PROMPTS_DIR_ASTERISK", "prompts_dir_asterisk",
+               "The same folder as Asterisk sees it (another host, a chroot). Read only "
+               "when `HOTLINE_PROMPTS_DIR` is set.",
+               default="`HOTLINE_PROMPTS_DIR` when set, else {}"),
+    EnvSetting("HOTLINE_RECORDINGS_DIR", "recordings_dir",
+               "Where the engine finds, files and purges the recordings (its view)."),
+    EnvSetting("HOTLINE_RECORDINGS_DIR_ASTERISK", "recordings_dir_asterisk",
+               "The same folder as Asterisk writes to it. Read only when "
+               "`HOTLINE_RECORDINGS_DIR` is set.",
+               default="`HOTLINE_RECORDINGS_DIR` when set, else {}"),
+    EnvSetting("HOTLINE_SECRET_KEY", "secret_key",
+               "The one secret, the same on every engine. It keys the hashes of voucher "
+               "numbers and PINs (the key as it is), the callback sample (the key plus "
+               "`:sampling`) and the agents' SIP passwords (the key plus `:phones`).",
+               default="none: `hotline serve` refuses to start"),
+    EnvSetting("HOTLINE_CONFIG_POLL", "config_poll",
+               "Seconds between two looks at the config file and at the live version in "
+               "Redis."),
+    EnvSetting("HOTLINE_AUTHOR", "author",
+               "Who activates config versions from this process (kept with each version).",
+               default="`$USER`, else `engine`"),
+    EnvSetting("HOTLINE_PJSIP_AGENTS_FILE", "pjsip_agents_file",
+               "Where the engine writes the agents' PJSIP endpoints: the very file "
+               "pjsip.conf includes. The sandbox's pjsip.conf has `#tryinclude "
+               "pjsip_agents.conf`, so there it is `/var/cache/hotline/asterisk-sid/srv/"
+               "hotline/INSTANCE/etc/pjsip_agents.conf` (INSTANCE: `default` unless "
+               "`--instance`).", default="none: the operator provisions the phones"),
+    EnvSetting("HOTLINE_QUEUE_LOG", "queue_log",
+               "An Asterisk-format `queue_log` this engine writes, for tools that read "
+               "app_queue's.", default="none"),
+    EnvSetting("HOTLINE_INSTANCE_ID", "instance_id",
+               "This engine's name in Redis (call claims, leases): one per engine process.",
+               default="host name and process id"),
+    EnvSetting("HOTLINE_LOG_FORMAT", None,
+               "`text`, or `json`: one JSON object per line (time, level, logger, message, "
+               "`call_id` on lines about a call, exception) for log shippers. Read by "
+               "every `hotline` command.", default="`text`"),
+)
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bytes):
+        value = value.decode()
+    text = str(value)
+    return f"`{text}`" if text else "empty"
+
+
+def settings_table() -> str:
+    """The README's table of settings, in Markdown: variable, default, meaning."""
+    defaults = Settings.from_env({})
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for entry in ENVIRONMENT:
+        default = entry.default or "{}"
+        if "{}" in default:
+            assert entry.attribute is not None, entry.variable
+            default = default.replace("{}", _shown(attrgetter(entry.attribute)(defaults)))
+        rows.append(f"| `{entry.variable}` | {default} | {entry.meaning} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--table"]:
+        sys.exit("usage: python -m hotline.settings --table")
+    print(settings_table(), end="")

@@ -13,10 +13,11 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable
-from typing import cast
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from ivr.billing import Account, Bill, TopUp
 
@@ -121,6 +122,60 @@ class RedisBilling:
     async def issue_voucher(self, voucher: str, pin: str, value_fen: int) -> None:
         await self.redis.hset(self.voucher_key(voucher), mapping={
             "pin": self.keyed("pin", voucher, pin), "value_fen": value_fen, "state": "new"})
+
+    # --- importing (`hotline billing import`): all checked first, then one MULTI -------
+
+    @staticmethod
+    def account_fields(balance_fen: int, tier: str, bill_fen: int | None = None,
+                       bill_due: dt.date | None = None) -> dict[str, str | int]:
+        """An account's hash, as `open_account` writes it."""
+        fields: dict[str, str | int] = {"balance_fen": balance_fen, "tier": tier}
+        if bill_fen is not None and bill_due is not None:
+            fields |= {"bill_fen": bill_fen, "bill_due": bill_due.isoformat()}
+        return fields
+
+    def voucher_fields(self, voucher: str, pin: str, value_fen: int) -> dict[str, str | int]:
+        """A voucher's hash, as `issue_voucher` writes it: the PIN only as a keyed hash."""
+        return {"pin": self.keyed("pin", voucher, pin), "value_fen": value_fen, "state": "new"}
+
+    async def load(self, accounts: Mapping[str, Mapping[str, str | int]],
+                   vouchers: Mapping[str, Mapping[str, str | int]], *,
+                   replace_accounts: bool = False) -> list[str]:
+        """Write prepared hashes (key -> fields) all at once, in one MULTI: all of them
+        or none. A voucher already issued is never issued again (that would make a used
+        one new), and an account already open is only replaced with `replace_accounts`:
+        the keys found are returned, and then nothing is written."""
+        guarded = [*vouchers, *([] if replace_accounts else accounts)]
+        async with self.redis.pipeline(transaction=True) as tx:
+            for _attempt in range(3):
+                try:
+                    if guarded:
+                        # Watched, then checked: a key written between the check and
+                        # the EXEC makes the EXEC fail, and the check runs again.
+                        await tx.watch(*guarded)
+                    taken = await self._existing(guarded)
+                    if taken:
+                        return taken  # leaving the block un-WATCHes
+                    tx.multi()  # type: ignore[no-untyped-call]  # redis-py: untyped
+                    for key, fields in accounts.items():
+                        tx.delete(key)  # a replaced account is the file's row, whole
+                        tx.hset(key, mapping=cast(Any, fields))
+                    for key, fields in vouchers.items():
+                        tx.hset(key, mapping=cast(Any, fields))
+                    await tx.execute()
+                    return []
+                except WatchError:
+                    continue
+        raise WatchError("the billing records kept changing while they were imported")
+
+    async def _existing(self, keys: list[str]) -> list[str]:
+        if not keys:
+            return []
+        async with self.redis.pipeline(transaction=False) as reads:
+            for key in keys:
+                reads.exists(key)
+            found = await reads.execute()
+        return [key for key, there in zip(keys, found, strict=True) if there]
 
     async def ledger(self) -> list[dict[str, object]]:
         return [json.loads(e) for e in await self.redis.lrange(self.ledger_key, 0, -1)]

@@ -5,17 +5,68 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import select
+import sys
 
+from hotline.cli.billing import add_billing_parser, billing_command
 from hotline.cli.config_versions import add_config_parser, config_command
+from hotline.cli.doctor import add_doctor_parser, doctor_command
 from hotline.cli.prompts import add_prompts_parser, prompts_build
 from hotline.cli.queues import add_queues_parser, queues_command
 from hotline.cli.recordings import add_recordings_parser, recordings_command
 from hotline.cli.serve import add_serve_parser, serve_command
 from hotline.cli.surveys import add_surveys_parser, surveys_report
+from hotline.runtime import logs
 from hotline.settings import Settings
+
+# What a Unix tool killed by SIGPIPE exits with (128 + 13): `... | head` stopped reading.
+READER_GONE = 141
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Every command is safe to pipe into `head`, `less` or `grep -m1`: when the reader
+    goes away, the command stops quietly instead of dying with a traceback."""
+    try:
+        code = _run(argv)
+        # Output still buffered meets a closed pipe here, inside the handler below,
+        # rather than at interpreter exit, where it would print "Exception ignored".
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        fd = _stdout_fd()
+        if fd is not None and not _reader_gone(fd):
+            raise  # a socket of the engine's broke, not our output: that is a real fault
+        if fd is not None:
+            _discard(fd)
+        return READER_GONE
+
+
+def _stdout_fd() -> int | None:
+    try:
+        return sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None  # a stand-in stdout (a test's): the broken pipe can only be its own
+
+
+def _reader_gone(fd: int) -> bool:
+    """Is the other end of our stdout closed? (A pipe says so with POLLERR.)"""
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+
+
+def _discard(fd: int) -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush of what is still
+    buffered has somewhere to go."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+def _run(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="hotline", description="The hotline engine.")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -27,10 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     add_recordings_parser(sub)
     add_queues_parser(sub)
     add_prompts_parser(sub)
+    add_billing_parser(sub)
+    add_doctor_parser(sub)
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(logging.DEBUG if args.verbose else logging.INFO)
     settings = Settings.from_env()
     match args.command:
         case "recordings":
@@ -44,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
                                  args.dir or settings.prompts_dir)
         case "config":
             return config_command(args, settings)
+        case "billing":
+            return asyncio.run(billing_command(args, settings))
+        case "doctor":
+            return asyncio.run(doctor_command(args, settings))
         case "demo":
             from hotline.dev.demo import run_demo
 

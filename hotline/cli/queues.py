@@ -4,8 +4,10 @@ wallboard shows them."""
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from collections import Counter
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from hotline.settings import Settings
@@ -24,7 +26,15 @@ def _share(value: float | None) -> str:
 
 
 def _seconds(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f}s"
+    """Whole seconds, and tenths below 10 s: an ASA of 0.35 s reads "0.4s", not "0s"."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    # Half up, as a person rounds (binary floats would make 0.35 read 0.3).
+    exact = Decimal(repr(value))
+    tenths = exact.quantize(Decimal("0.1"), ROUND_HALF_UP)
+    if abs(tenths) < 10:
+        return f"{tenths}s"
+    return f"{exact.quantize(Decimal('1'), ROUND_HALF_UP)}s"
 
 
 async def queues_command(args: argparse.Namespace, settings: Settings) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import time
 from typing import Any
 
@@ -66,29 +67,57 @@ async def recordings_command(args: argparse.Namespace, settings: Settings) -> in
 
 async def _list(index: Any, limit: int) -> int:
     entries = await index.newest(limit)
+    bad = flagged = 0
     for e in entries:
         when = dt.datetime.fromtimestamp(int(e.get("started", 0)) / 1000).isoformat(
             sep=" ", timespec="seconds")
-        note = "" if e.get("problems") == "[]" else f"  PROBLEM {e.get('problems')}"
+        note = ""
+        if _indexed_problems(e):
+            bad += 1
+            note = f"  PROBLEM {e.get('problems')}"
         if e.get("flagged"):
+            flagged += 1
             note += f"  FLAGGED ({e['flagged']})"
         print(f"{when}  {e.get('call_id')}  {float(e.get('duration', 0)):6.1f}s  "
               f"{e.get('caller_number')}  {e.get('queue') or '-'}  "
               f"{e.get('agent') or '-'}{note}")
-    print(f"{len(entries)} recording(s); alarms so far: {await index.alarms()}")
+    # Three different counts: say which is which, so that none reads as another.
+    print(f"{len(entries)} recording(s): {bad} found bad when the call ended (PROBLEM: "
+          f"missing, empty or short), {flagged} flagged to keep past retention (FLAGGED: "
+          f"a complaint or dispute, not a fault); alarms so far: {await index.alarms()} "
+          "(every bad recording ever, deleted ones too)")
     return 0
 
 
+def _indexed_problems(entry: dict[str, str]) -> list[str]:
+    """What was found wrong when the call was indexed (missing, empty, short)."""
+    try:
+        problems = json.loads(entry.get("problems") or "[]")
+    except ValueError:
+        return [str(entry.get("problems"))]
+    return [str(p) for p in problems] if isinstance(problems, list) else [str(problems)]
+
+
 async def _verify(index: Any, limit: int) -> int:
+    """The files as they are now; exit 1 when one is gone or changed since indexing.
+    Recordings already bad when indexed, and flagged ones, are counted apart: `list`
+    shows them too, and they are not news."""
     from quality.recordings import verify
 
     entries = await index.newest(limit)
-    bad = 0
+    bad = bad_at_hangup = flagged = 0
     for e in entries:
         for problem in verify(e):
             bad += 1
             print(f"{e.get('call_id')}: {problem} ({e.get('path')})")
-    print(f"{len(entries)} recording(s) checked, {bad} problem(s)")
+        if indexed := _indexed_problems(e):
+            bad_at_hangup += 1
+            print(f"{e.get('call_id')}: already bad when indexed: {'; '.join(indexed)}")
+        flagged += bool(e.get("flagged"))
+    print(f"{len(entries)} recording(s) checked, {bad} problem(s) with the files now (gone, "
+          f"or changed since indexing); also {bad_at_hangup} found bad when the call ended "
+          f"(PROBLEM in `recordings list`) and {flagged} flagged to keep past retention "
+          "(FLAGGED: not a fault)")
     return 1 if bad else 0
 
 
