@@ -93,7 +93,8 @@ class Engine:
         self.recordings = RecordingIndex(redis, settings.key_prefix)
         self.keeper = RecordingKeeper(self.recordings, self.call_log, self.routing, settings,
                                       config, clock, self.supervisor)
-        self.desk = AgentDesk(self.routing, config, clock, self.queues.wake)
+        self.desk = AgentDesk(self.routing, config, clock, self.queues.wake,
+                              self.queues.report.agent_moved)
         to_person = PersonFallback(settings.fallback_context, settings.fallback_exten)
         # Tests of the telephony path may run a menu of their own instead of the YAML's.
         self.menu: Menu = menu or CallFlow(
@@ -138,7 +139,7 @@ class Engine:
             case AgiCommandFinished(command_id=command_id, result=result):
                 self.agi.command_finished(command_id, result)
             case CallLeftAgi(channel=channel):
-                self.agi.channel_gone(channel, "left the engine's control")
+                self.agi.left_agi(channel)
             case CallHungUp(channel=channel, call_id=call_id, cause_text=cause):
                 self.agi.channel_gone(channel, f"hung up ({cause or 'normal'})")
                 spawn(self.queues.outcomes.call_ended(call_id, channel), "ending a call",

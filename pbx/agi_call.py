@@ -75,6 +75,11 @@ class AgiCalls:
         if line is not None:
             line.gone(reason)
 
+    def left_agi(self, channel: str) -> None:
+        """The channel left AsyncAGI: moved on by the engine's Redirect, or hung up."""
+        moved = self.ami.moved_by_us(channel)
+        self.channel_gone(channel, "sent on by the engine" if moved else "hung up")
+
     def everything_gone(self, reason: str) -> None:
         for line in list(self.calls.values()):
             line.gone(reason)

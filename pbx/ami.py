@@ -18,6 +18,7 @@ import itertools
 import logging
 import os
 import re
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -185,6 +186,9 @@ class AmiConnection:
         self.state = ConnectionState.DOWN
         self.logins = 0
         self.handler_failures = 0  # events whose handling raised (logged, contained)
+        # Channels this session sent elsewhere with a Redirect, until they leave AGI: a
+        # channel leaving AGI otherwise has hung up.
+        self._moved: OrderedDict[str, None] = OrderedDict()
         self._on_event = on_event
         self._raw_listeners: list[Callable[[Message], None]] = []
         self._pending: dict[str, _Pending] = {}
@@ -223,6 +227,10 @@ class AmiConnection:
             self._protocol = None
         self._fail_pending("connection closed by the engine")
 
+    def moved_by_us(self, channel: str) -> bool:
+        """Whether this session redirected `channel` (asked once, as it leaves AGI)."""
+        return self._moved.pop(channel, 0) is None
+
     def add_raw_listener(self, listener: Callable[[Message], None]) -> None:
         """Every AMI event as it came, for tests and tools (not for domain logic)."""
         self._raw_listeners.append(listener)
@@ -255,6 +263,10 @@ class AmiConnection:
         if protocol is None or (self.state is not ConnectionState.UP
                                 and fields.get("Action") != "Login"):
             raise AmiDisconnected(f"{fields.get('Action')}: no AMI session")
+        if fields.get("Action") == "Redirect":
+            self._moved[str(fields.get("Channel", ""))] = None
+            while len(self._moved) > 1000:  # channels never heard of again
+                self._moved.popitem(last=False)
         action_id = f"{self.id_prefix}-{next(self._ids)}"
         future: asyncio.Future[AmiResponse] = asyncio.get_running_loop().create_future()
         self._pending[action_id] = _Pending(future)

@@ -12,7 +12,7 @@ from typing import Protocol
 
 
 class CallGone(Exception):
-    """The caller is no longer reachable: hung up, left the engine's control, or the
+    """The caller is no longer reachable: hung up, sent on by the engine, or the
     engine lost Asterisk. Whatever was pending for the call will not happen."""
 
 

@@ -24,16 +24,21 @@ REFUSED = "pbx-invalid"
 # A feature-code call makes the agent's own phone busy, and the device state saying so
 # can come a moment after the call. That is not "busy on another call".
 KEYPAD_GRACE = 3.0
+FEATURE_CODE_SETTLE = 1.0  # seconds from a phone going busy to the code reaching us
 
 
 class AgentDesk:
     def __init__(self, store: RoutingStore, config: Callable[[], HotlineConfig],
-                 clock: Callable[[], float], wake_matching: Callable[[], None]) -> None:
+                 clock: Callable[[], float], wake_matching: Callable[[], None],
+                 moved: Callable[[str, Move, AgentState, str], None] = lambda *_: None
+                 ) -> None:
         self.store = store
+        self.moved = moved  # told of every move made here (the queue_log's sessions)
         self.config = config
         self.clock = clock
         self.wake_matching = wake_matching
         self._at_keypad: dict[str, int] = {}  # agent -> feature-code calls under way
+        self._device_states: dict[str, str] = {}  # device -> the last state it reported
 
     def agent_at(self, device: str) -> str | None:
         """The agent whose phone `device` is (`PJSIP/agent-1001`), if any."""
@@ -94,8 +99,16 @@ class AgentDesk:
 
     async def device_changed(self, device: str, state: str) -> None:
         agent_id = self.agent_at(device)
-        if agent_id is None or (agent_id in self._at_keypad and state in BUSY):
+        if agent_id is None:
             return
+        self._device_states[device] = state
+        if state in BUSY:
+            # The phone goes busy as its own feature-code call starts, a moment before
+            # the engine hears the code: "busy on another call" only once it is clear
+            # the phone is busy with something else, and still busy.
+            await asyncio.sleep(FEATURE_CODE_SETTLE)
+            if agent_id in self._at_keypad or self._device_states.get(device) != state:
+                return
         try:
             fields = await self.store.agent(agent_id)
             asked = presence_move(state, fields.get("state", AgentState.LOGGED_OUT.value),
@@ -112,6 +125,7 @@ class AgentDesk:
 
     async def _apply(self, agent_id: str, asked: Asked) -> AgentState:
         new = await self.store.apply(agent_id, asked.move, self.clock(), asked.reason)
+        self.moved(agent_id, asked.move, new, asked.reason)
         if new is AgentState.READY:
             self.wake_matching()
         return new

@@ -48,13 +48,14 @@ class Connector:
         """Write the move to the agent's phone before returning; the screen pop's
         details follow once Asterisk has taken it, so they never delay the ring."""
         first, then = self.actions(config, call, agent_id, fields)
+        rang_at = self.clock()  # the phone starts ringing now, not once the pop is set
         try:
             answers = [self.ami.start_action(a) for a in first]
         except AmiError as exc:
             self.supervisor.spawn(self._not_rung(call, agent_id, exc), "back in line",
                                   call.call_id)
             return
-        self.supervisor.spawn(self._settle(config, call, agent_id, answers, then),
+        self.supervisor.spawn(self._settle(config, call, agent_id, answers, then, rang_at),
                               "ringing an agent", call.call_id)
 
     async def connect(self, config: HotlineConfig, call: WaitingCall, agent_id: str) -> None:
@@ -91,12 +92,16 @@ class Connector:
                            "Context": CONNECT_CONTEXT, "Exten": "s", "Priority": 1}], []
 
     async def _settle(self, config: HotlineConfig, call: WaitingCall, agent_id: str,
-                      answers: list[Awaitable[AmiResponse]], then: list[Action]) -> None:
+                      answers: list[Awaitable[AmiResponse]], then: list[Action],
+                      rang_at: float) -> None:
         try:
             await asyncio.gather(*answers)
         except AmiError as exc:
             await self._not_rung(call, agent_id, exc)
             return
+        # Stored before the screen pop's actions: an agent quick to answer must find the
+        # ring's start (for the ring time in CONNECT), not a moment after the answer.
+        await self.report.ringing(call.call_id, rang_at)
         try:
             await asyncio.gather(*(self.ami.send_action(a) for a in then))
         except AmiError as exc:  # ringing all the same; the agent's screen lacks details
@@ -104,7 +109,6 @@ class Connector:
                         agent_id, exc)
         log.info("call %s: ringing agent %s (%s) from queue %s", call.call_id, agent_id,
                  config.agents[agent_id].endpoint, call.queue)
-        await self.report.ringing(call.call_id)
 
     async def _not_rung(self, call: WaitingCall, agent_id: str, exc: Exception) -> None:
         if isinstance(exc, AmiActionFailed) and exc.no_such_channel:

@@ -93,8 +93,8 @@ class CallOutcomes:
         # engine before this event was handled): the agent's move is guarded by the
         # call the agent was reserved for, not by the call's state.
         try:
-            await self.store.apply(agent_id, after.agent_move, now, reason=after.reason,
-                                   call_id=call_id)
+            new = await self.store.apply(agent_id, after.agent_move, now,
+                                         reason=after.reason, call_id=call_id)
         except MoveRefused:
             return
         queue = fields.get("queue", "")
@@ -114,6 +114,7 @@ class CallOutcomes:
                         "until the phone is fixed or idle", agent_id, call_id, status,
                         after.reason)
         await self.report.unanswered(call_id, queue, agent_id, now)
+        self.report.agent_moved(agent_id, after.agent_move, new, after.reason)
 
     async def call_ended(self, call_id: str, channel: str) -> None:
         fields = await self.store.call(call_id)
@@ -158,8 +159,9 @@ class CallOutcomes:
             after = after_ring(dial_status, int(cause) if cause.isdigit() else 0)
             if not after.answered:
                 with contextlib.suppress(MoveRefused):
-                    await self.store.apply(agent_id, after.agent_move, self.clock(),
-                                           reason=after.reason, call_id=call_id)
+                    new = await self.store.apply(agent_id, after.agent_move, self.clock(),
+                                                 reason=after.reason, call_id=call_id)
+                    self.report.agent_moved(agent_id, after.agent_move, new, after.reason)
                     log.info("call %s back in line: agent %s's ring ended %s (%s)", call_id,
                              agent_id, dial_status, after.end)
                     self.wake_matching()

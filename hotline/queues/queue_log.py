@@ -15,9 +15,27 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from agents.state import AgentState, Move
 from hotline.runtime.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
+
+
+def agent_event(what: Move, new: AgentState, reason: str,
+                endpoint: str) -> tuple[str, tuple[object, ...]] | None:
+    """An agent's move as the `queue_log` event (and data) app_queue writes for it, so
+    reporting tools see sessions and pauses: AGENTLOGIN/AGENTLOGOFF, and PAUSEALL with
+    the reason / UNPAUSEALL. None for the moves of a call, which have events of their
+    own (CONNECT, COMPLETECALLER, RINGNOANSWER)."""
+    if what is Move.LOG_IN:
+        return "AGENTLOGIN", (endpoint,)
+    if what is Move.LOG_OUT:
+        return "AGENTLOGOFF", (endpoint, 0)
+    if new is AgentState.NOT_READY:
+        return "PAUSEALL", (reason,)
+    if what is Move.GO_READY:
+        return "UNPAUSEALL", ()
+    return None
 
 
 class QueueLog:

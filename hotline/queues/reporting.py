@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from agents.state import AgentState, Move
 from config.model import HotlineConfig
+from hotline.queues.queue_log import agent_event
 from hotline.queues.stats import QueueStats
 from pbx.ports import Call
 from routing.policy import Leave, counted_as
@@ -53,9 +55,17 @@ class QueueReporting:
         if self.stats is not None:
             await self.stats.count(queue, tier, {"starvation_warnings": 1})
 
-    async def ringing(self, call_id: str) -> None:
+    def agent_moved(self, agent_id: str, what: Move, new: AgentState, reason: str) -> None:
+        if self.stats is None:
+            return
+        agent = self.config().agents.get(agent_id)
+        event = agent_event(what, new, reason, agent.endpoint if agent else "")
+        if event is not None:
+            self.stats.log.write("", "", agent_id, event[0], *event[1])
+
+    async def ringing(self, call_id: str, at: float) -> None:
         if self.stats is not None:
-            await self.stats.mark(call_id, rang=self.clock())
+            await self.stats.mark(call_id, rang=at)
 
     async def unanswered(self, call_id: str, queue: str, agent_id: str, now: float) -> None:
         if self.stats is not None:

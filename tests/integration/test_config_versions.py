@@ -113,6 +113,6 @@ def test_the_cli_activates_refuses_and_rolls_back(
     assert "version 1 is live (by li.na)" in out
     assert "unknown key 'relx'" in out and "not activated; version 1 stays live" in out
     assert "version 2 is live (by wang.fang)" in out
-    assert "queue 'general': relax step [1].after: 30s → 5s" in out
-    assert "queue 'general': relax step [1].after: 5s → 30s" in out
+    assert "queue 'general': relax step 1, after: 30s → 5s" in out
+    assert "queue 'general': relax step 1, after: 5s → 30s" in out
     assert out.count("activate") >= 2 and "rollback  version 1  by li.na" in out

@@ -78,9 +78,11 @@ class Softphone:
 
 
 @pytest.fixture
-def phones_settings(settings: Settings, asterisk: sandbox.SandboxInstance) -> Settings:
+def phones_settings(settings: Settings, asterisk: sandbox.SandboxInstance,
+                    tmp_path: Path) -> Settings:
     etc = Path(str(asterisk.state["instance_dir"])) / "etc"
-    return replace(settings, pjsip_agents_file=etc / "pjsip_agents.conf")
+    return replace(settings, pjsip_agents_file=etc / "pjsip_agents.conf",
+                   queue_log=tmp_path / "queue_log")
 
 
 @pytest.fixture
@@ -167,6 +169,13 @@ async def test_an_agent_on_a_sip_softphone(
             "outcome", "") for k in codes]
         assert "agent 1001: *1 -> not_ready" in outcomes
         assert any(o.startswith("agent 1001: not ready needs a reason digit") for o in outcomes)
+        await engine.queue_log.flushed()
+        # The agent's day as a reporting tool reads it: logged in, ready, the missed ring.
+        agent_lines = [line.split("|", 4)[4] for line in
+                       (tmp_path / "queue_log").read_text().splitlines()
+                       if "|Agent/1001|" in line]
+        assert agent_lines[:2] == [f"AGENTLOGIN|PJSIP/{PHONE}", "UNPAUSEALL"]
+        assert "RINGNOANSWER" in agent_lines[2] and agent_lines[3] == "PAUSEALL|no answer"
     finally:
         await engine.stop()
 

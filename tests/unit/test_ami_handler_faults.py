@@ -4,6 +4,8 @@ every call on it, goes on."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any, cast
 
 import pytest
 
@@ -52,3 +54,29 @@ async def test_a_handler_that_raises_does_not_drop_the_session(
     assert connection.handler_failures == 1
     assert not transport.closed and not protocol.closed
     assert "AMI event Hangup (bad.1) not handled" in caplog.text
+
+
+async def test_a_line_leaving_agi_is_hung_up_unless_the_engine_moved_it() -> None:
+    from pbx.agi_call import AgiCalls
+    from pbx.ami import ConnectionState
+    from pbx.ports import Call, CallGone
+
+    connection = AmiConnection(AmiSettings(), lambda _event: None)
+    protocol = _Protocol()
+    protocol.connection_made(_Transport())
+    protocol.attach(connection)
+    connection._protocol, connection.state = protocol, ConnectionState.UP
+    calls = AgiCalls(connection)
+    hung_up = calls.open(Call("1.1", "PJSIP/trunk-1", "1390", "", "10000"))
+    moved = calls.open(Call("1.2", "PJSIP/trunk-2", "1391", "", "10000"))
+    answer = connection.start_action({"Action": "Redirect", "Channel": "PJSIP/trunk-2",
+                                      "Context": "hotline-connect", "Exten": "15-1001",
+                                      "Priority": 1})
+    cast(Coroutine[Any, Any, Any], answer).close()  # no Asterisk here to answer it
+    calls.left_agi("PJSIP/trunk-1")
+    calls.left_agi("PJSIP/trunk-2")
+    # What the caller's journal says of the step in flight when the line left.
+    with pytest.raises(CallGone, match=r"^hung up$"):
+        await hung_up.play("hello")
+    with pytest.raises(CallGone, match=r"^sent on by the engine$"):
+        await moved.play("hello")

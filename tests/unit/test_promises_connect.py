@@ -228,3 +228,31 @@ async def test_a_round_with_no_ready_agent_rings_nobody(
     await asyncio.sleep(0.01)
     assert ami.sent("Redirect") == []
     assert store.calls["c-alone"]["state"] == "waiting"
+
+
+class _Moments:
+    """The stats' per-call moments, noting how much was on the wire when each came."""
+
+    def __init__(self, ami: WireAmi) -> None:
+        self.ami = ami
+        self.marked: list[tuple[str, float, int]] = []
+
+    async def mark(self, call_id: str, **moments: float) -> None:
+        for name, at in moments.items():
+            self.marked.append((name, at, len(self.ami.wire)))
+
+
+async def test_the_ring_is_timed_from_the_move_not_from_the_screen_pop(
+        ami: WireAmi, store: MemoryRouting) -> None:
+    moments = _Moments(ami)
+    queues = Queues(cast(Any, ami), cast(Any, store), lambda: CONFIG, lambda: NOW,
+                    stats=cast(Any, moments), dial_strings_set=lambda: True)
+    try:
+        call = waiting_call("c-timed")
+        queues.connector.ring_now(CONFIG, call, "1001", fields_of(call.call_id))
+        await until(lambda: moments.marked, "the ring's start is stored")
+        # Stored once the Redirect is taken, before the Setvars that follow it: an agent
+        # quick to answer finds it (CONNECT's ring time is answered minus rang).
+        assert moments.marked == [("rang", NOW, 1)]
+    finally:
+        await queues.stop()
