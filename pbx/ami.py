@@ -17,115 +17,31 @@ import asyncio
 import itertools
 import logging
 import os
-import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
 
+from pbx.ami_actions import (
+    AmiActionFailed,
+    AmiDisconnected,
+    AmiError,
+    AmiResponse,
+    AmiSettings,
+    AmiTimeout,
+    ConnectionState,
+    PendingAction,
+)
 from pbx.ami_codec import ActionFields, AmiDecoder, Message, encode_action
 from pbx.events import AmiConnected, AmiLost, PbxEvent, translate
 
 log = logging.getLogger(__name__)
 
-
-class AmiError(Exception):
-    """An AMI action did not do what was asked."""
-
-
-class AmiDisconnected(AmiError):
-    """There is no logged-in connection, or it dropped while the action was pending."""
-
-
-class AmiTimeout(AmiError):
-    """Asterisk did not answer the action in time."""
-
-
-# How Asterisk words "that channel is not there" across actions.
-_NO_CHANNEL = re.compile(r"no such channel|does not exist|not found|channel not specified",
-                         re.IGNORECASE)
-
-
-class AmiActionFailed(AmiError):
-    """Asterisk answered `Response: Error`."""
-
-    def __init__(self, action: str, message: str) -> None:
-        super().__init__(f"{action}: {message}")
-        self.message = message
-
-    @property
-    def no_such_channel(self) -> bool:
-        """The action named a channel that is gone (hung up meanwhile)."""
-        return bool(_NO_CHANNEL.search(self.message))
-
-
-@dataclass(frozen=True, slots=True)
-class AmiSettings:
-    host: str = "127.0.0.1"
-    port: int = 5038
-    username: str = "hotline"
-    secret: str = field(default="", repr=False)
-    action_timeout: float = 5.0
-    ping_interval: float = 5.0
-    reconnect_min: float = 0.2
-    reconnect_max: float = 10.0
-
-
-@dataclass(frozen=True, slots=True)
-class AmiResponse:
-    """The answer to an action; `events` are the list items of an EventList action."""
-
-    fields: Message
-    events: tuple[Message, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return self.fields.get("Response") in ("Success", "Follows", "Goodbye")
-
-    @property
-    def message(self) -> str:
-        return self.fields.get("Message", "")
-
-
-class ConnectionState(Enum):
-    CONNECTING = "connecting"
-    UP = "up"
-    DOWN = "down"
-    CLOSED = "closed"
-
-
-class _Pending:
-    """An action waiting for its answer: one Response, or a Response that starts an
-    EventList plus its items up to the event that says `EventList: Complete`."""
-
-    __slots__ = ("future", "items", "response")
-
-    def __init__(self, future: asyncio.Future[AmiResponse]) -> None:
-        self.future = future
-        self.response: Message | None = None
-        self.items: list[Message] = []
-
-    def add(self, msg: Message) -> bool:
-        """Take one message; True once the action is complete."""
-        if self.response is None:
-            self.response = msg
-            if msg.get("EventList", "").lower() != "start":
-                self._finish()
-                return True
-            return False
-        if msg.get("EventList", "").lower() == "complete":
-            self._finish()
-            return True
-        self.items.append(msg)
-        return False
-
-    def _finish(self) -> None:
-        if not self.future.done() and self.response is not None:
-            self.future.set_result(AmiResponse(self.response, tuple(self.items)))
+# The names the rest of the engine imports from here.
+__all__ = ["AmiActionFailed", "AmiConnection", "AmiDisconnected", "AmiError", "AmiResponse",
+           "AmiSettings", "AmiTimeout", "ConnectionState"]
 
 
 class _Protocol(AMIProtocol):  # type: ignore[misc]
@@ -191,7 +107,7 @@ class AmiConnection:
         self._moved: OrderedDict[str, None] = OrderedDict()
         self._on_event = on_event
         self._raw_listeners: list[Callable[[Message], None]] = []
-        self._pending: dict[str, _Pending] = {}
+        self._pending: dict[str, PendingAction] = {}
         self._ids = itertools.count(1)
         self.id_prefix = f"hl-{os.getpid()}-{id(self) & 0xFFFF:x}"
         self._protocol: _Protocol | None = None
@@ -269,7 +185,7 @@ class AmiConnection:
                 self._moved.popitem(last=False)
         action_id = f"{self.id_prefix}-{next(self._ids)}"
         future: asyncio.Future[AmiResponse] = asyncio.get_running_loop().create_future()
-        self._pending[action_id] = _Pending(future)
+        self._pending[action_id] = PendingAction(future)
         protocol.write(encode_action({**fields, "ActionID": action_id}))
         return self._answer(fields, action_id, future, timeout, check)
 
