@@ -161,6 +161,7 @@ class Engine:
             case AmiConnected(reconnect=reconnect):
                 if reconnect:
                     spawn(self.calls.left_in_agi(self.ami), "calls left in AGI")
+                spawn(self.queues.reconciler.run(), "reconciling the lines with Asterisk")
                 spawn(self.keeper.sweep_after_connect(self.ami), "recording sweep")
                 spawn(self.phones.reload(), "reloading agents' phones")
                 spawn(self.phones.publish_dial_strings(self.live.config),

@@ -163,3 +163,25 @@ def after_ring(dial_status: str, cause: int = 0) -> AfterRing:
 def wrap_up_ends(call_ended_at: float, wrap_up: float | None) -> float:
     """When an agent's wrap-up after a call is over (an unknown agent gets none)."""
     return call_ended_at + (wrap_up or 0.0)
+
+
+# Reconciliation leaves alone what changed this recently: a caller who joined, or an
+# agent reserved, after Asterisk's channel list was read.
+SETTLED = 5.0
+
+
+def is_ghost(channel: str, since: float, live: Collection[str], read_at: float) -> bool:
+    """A waiting caller or a call an agent is busy with whose channel Asterisk no longer
+    has (it hung up while no engine heard it). A caller kept in line for a callback has
+    no channel and is never one."""
+    return bool(channel) and channel not in live and since < read_at - SETTLED
+
+
+def freeing_move(agent_state: str) -> Move | None:
+    """How an agent busy with a call that no longer exists is freed: an offer is
+    withdrawn (ready again), a conversation ends (wrap-up, then ready)."""
+    if agent_state == "reserved":
+        return Move.CANCEL_OFFER
+    if agent_state == "on_call":
+        return Move.CALL_ENDED
+    return None

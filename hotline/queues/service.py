@@ -1,5 +1,6 @@
-"""The queue service the engine holds: waiting, matching, connecting and what follows a
-ring, wired together. Each part is its own module; this one only builds them."""
+"""The queue service the engine holds: waiting, matching, connecting, what follows a
+ring and the reconciliation with Asterisk, wired together. Each part is its own module;
+this one only builds them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from hotline.queues.callback_in_line import CallbackInLine
 from hotline.queues.connecting import Connector
 from hotline.queues.matching import Matcher
 from hotline.queues.outcomes import CallOutcomes
+from hotline.queues.reconcile import Reconciler
 from hotline.queues.reporting import QueueReporting
 from hotline.queues.stats import QueueStats
 from hotline.queues.waiting import Waiting
@@ -37,6 +39,7 @@ class Queues:
                                    self.wake, dial_strings_set, self.supervisor)
         self.matcher = Matcher(store, self.connector, config, clock, self.supervisor, tick)
         self.waiting = Waiting(store, self.matcher, self.report, stats, config, clock)
+        self.reconciler = Reconciler(ami, store, self.report, config, clock, self.wake)
         self.outcomes = CallOutcomes(store, self.report, config, clock, self.supervisor,
                                      self.wake, on_served)
 

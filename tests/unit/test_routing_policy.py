@@ -8,6 +8,7 @@ from agents.state import Move
 from config.queues import MaxWait, Overflow, Queue, TierRule
 from routing.policy import (
     NO_ANSWER_REASON,
+    SETTLED,
     AfterMaxWait,
     AfterRing,
     Leave,
@@ -16,6 +17,8 @@ from routing.policy import (
     after_ring,
     announcement_due,
     counted_as,
+    freeing_move,
+    is_ghost,
     menu_after,
     next_queue,
     reason_to_leave,
@@ -182,3 +185,20 @@ def test_wrap_up_ends_after_the_agents_own_wrap_up_time() -> None:
     assert wrap_up_ends(1000.0, 15.0) == 1015.0
     assert wrap_up_ends(1000.0, None) == 1000.0  # an agent the version does not know
     assert wrap_up_ends(1000.0, 0.0) == 1000.0
+
+
+def test_a_ghost_is_a_channel_asterisk_no_longer_has_since_before_the_read() -> None:
+    live = {"PJSIP/trunk-1"}
+    assert is_ghost("PJSIP/trunk-9", 90.0, live, read_at=100.0)
+    assert not is_ghost("PJSIP/trunk-1", 90.0, live, read_at=100.0)  # still there
+    assert not is_ghost("", 0.0, live, read_at=100.0)  # kept in line for a callback
+    # Joined after Asterisk's list was read, or just before: left for the next check.
+    assert not is_ghost("PJSIP/trunk-9", 100.0 - SETTLED, live, read_at=100.0)
+    assert is_ghost("PJSIP/trunk-9", 100.0 - SETTLED - 0.01, live, read_at=100.0)
+
+
+def test_an_agent_busy_with_a_call_that_is_gone_is_freed_by_its_own_move() -> None:
+    assert freeing_move("reserved") is Move.CANCEL_OFFER
+    assert freeing_move("on_call") is Move.CALL_ENDED
+    for state in ("ready", "not_ready", "wrap_up", "logged_out", ""):
+        assert freeing_move(state) is None
