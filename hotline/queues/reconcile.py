@@ -37,8 +37,9 @@ class Reconciler:
         live = {item.get("Channel", "") for item in response.events}
         config = self.config()
         gone = freed = 0
-        for queue in config.queues:
-            for call in await self.store.waiting(queue):
+        lines = await self.store.view.waiting_in(list(config.queues))  # one round trip
+        for queue, calls in lines.items():
+            for call in calls:
                 fields = await self.store.call(call.call_id)
                 if is_ghost(fields.get("channel", ""), call.arrived_at, live, read_at):
                     await self.store.leave(call.call_id, queue)
