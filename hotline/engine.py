@@ -9,18 +9,21 @@ and a stop ends them all.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from config.model import HotlineConfig
 from config.versions import ConfigVersions
 from hotline.after_call.recording_keeper import RecordingKeeper
 from hotline.after_call.surveys import Surveys
 from hotline.billing.live_backend import Billing
+from hotline.calls.adoption import Adoption
 from hotline.calls.flow import CallFlow
 from hotline.calls.prompt_audio import build_prompts
 from hotline.calls.records import CallLog
@@ -30,6 +33,8 @@ from hotline.desk.phones import AgentPhones
 from hotline.queues.queue_log import QueueLog
 from hotline.queues.service import Queues
 from hotline.queues.stats import QueueStats
+from hotline.runtime.due_timers import DueTimers
+from hotline.runtime.lease import EngineLease
 from hotline.runtime.live_config import LiveConfig
 from hotline.runtime.supervisor import Supervisor
 from hotline.settings import Settings
@@ -76,6 +81,9 @@ class Engine:
         self.agi = AgiCalls(self.ami)
         self.originator = AmiOriginator(self.ami)
         self.call_log = CallLog(redis, settings.key_prefix, clock, settings.call_record_ttl)
+        self.lease = EngineLease(redis, settings.key_prefix, settings.instance_id,
+                                 lambda: int(clock() * 1000))
+        self.timers = DueTimers(redis, settings.key_prefix, clock, self.supervisor)
         self.routing = RoutingStore(redis, settings.key_prefix)
         self.surveys = Surveys(SurveyJobs(redis, settings.key_prefix), self.originator,
                                config, clock, settings.secret_for("sampling"), self.supervisor)
@@ -87,12 +95,13 @@ class Engine:
         self.queues = Queues(self.ami, self.routing, config, clock,
                              supervisor=self.supervisor,
                              on_served=self.surveys.served_call_ended, stats=self.stats,
-                             dial_strings_set=lambda: self.phones.dial_strings_ready)
+                             dial_strings_set=lambda: self.phones.dial_strings_ready,
+                             timers=self.timers)
         self.billing = Billing(redis, settings.key_prefix, settings.secret_for("billing"),
                                clock)
         self.recordings = RecordingIndex(redis, settings.key_prefix)
         self.keeper = RecordingKeeper(self.recordings, self.call_log, self.routing, settings,
-                                      config, clock, self.supervisor)
+                                      config, clock, self.lease, self.supervisor)
         self.desk = AgentDesk(self.routing, config, clock, self.queues.wake,
                               self.queues.report.agent_moved)
         to_person = PersonFallback(settings.fallback_context, settings.fallback_exten)
@@ -101,15 +110,22 @@ class Engine:
             self.live, self.queues, Prompts(settings.prompts_dir_asterisk),
             lambda: self.billing.backend(self.live.config), clock, to_person,
             settings.recordings_dir_asterisk, self.surveys, self.recordings,
-            Path(settings.recordings_dir), self.desk)
+            Path(settings.recordings_dir), self.desk, self.call_log)
         self.calls = CallSessions(self.agi, self.call_log, self.menu, to_person,
-                                  settings.instance_id, self.supervisor)
+                                  self.lease, self.supervisor)
+        self.adoption = Adoption(self.ami, self.call_log, self.calls, self.lease,
+                                 self.supervisor, peers_gone=(
+                                     self.queues.reconciler.run,
+                                     lambda: self.keeper.sweep_after_connect(self.ami)))
         self.listeners: list[Callable[[PbxEvent], None]] = []
 
     async def start(self, wait: float | None = 10.0) -> None:
         """Take the active config (or the file, at first start), then serve calls.
         Raises ConfigError when there is no valid config to serve from."""
         await self.live.start(watch=self._watch_config)
+        await self.lease.take()
+        self.adoption.start()
+        self.timers.start()
         self.queues.start()
         self.surveys.start()
         self.keeper.start()
@@ -122,6 +138,8 @@ class Engine:
         """Stop taking calls; let menus finish briefly, then send callers to a person."""
         await self.calls.stop(self.settings.shutdown_grace)
         await self.supervisor.stop()
+        with contextlib.suppress(RedisError):  # else it lapses by itself
+            await self.lease.release()
         await self.queue_log.flushed()
         await self.ami.close()
 
@@ -157,10 +175,10 @@ class Engine:
                       channel_id)
             case AmiLost(reason=reason):
                 self.phones.connection_lost()
+                self.calls.asterisk_lost()
                 self.agi.everything_gone(f"lost Asterisk: {reason}")
-            case AmiConnected(reconnect=reconnect):
-                if reconnect:
-                    spawn(self.calls.left_in_agi(self.ami), "calls left in AGI")
+            case AmiConnected():
+                spawn(self.adoption.adopt("AMI login"), "adopting calls left in AGI")
                 spawn(self.queues.reconciler.run(), "reconciling the lines with Asterisk")
                 spawn(self.keeper.sweep_after_connect(self.ami), "recording sweep")
                 spawn(self.phones.reload(), "reloading agents' phones")

@@ -37,7 +37,8 @@ class Settings:
     ami: AmiSettings = field(default_factory=AmiSettings)
     redis_url: str = field(default="redis://127.0.0.1:6379/0", repr=False)
     key_prefix: str = "hotline:"
-    instance_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    # What this engine's ids in Redis start with; each lease adds a part of its own.
+    instance_id: str = field(default_factory=socket.gethostname)
     config_path: Path = DEFAULT_CONFIG
     # Rendered prompts: where the engine writes them, and the same folder as Asterisk
     # sees it (often another host, or a chroot, sharing the storage).
@@ -180,8 +181,9 @@ ENVIRONMENT: tuple[EnvSetting, ...] = (
                "An Asterisk-format `queue_log` this engine writes, for tools that read "
                "app_queue's.", default="none"),
     EnvSetting("HOTLINE_INSTANCE_ID", "instance_id",
-               "This engine's name in Redis (call claims, leases): one per engine process.",
-               default="host name and process id"),
+               "What this engine's ids in Redis (leases, call claims) start with. Each "
+               "start adds a random part, so a restarted engine adopts its calls like a peer.",
+               default="host name"),
     EnvSetting("HOTLINE_LOG_FORMAT", None,
                "`text`, or `json`: one JSON object per line (time, level, logger, message, "
                "`call_id` on lines about a call, exception) for log shippers. Read by "

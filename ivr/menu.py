@@ -39,6 +39,8 @@ from pbx.ports import CallControl
 
 log = logging.getLogger(__name__)
 
+AT_NODE = "menu"  # the journal's mark of a node the caller reached: "menu <node> <lang>"
+
 # More node visits than any real caller makes: ends a loop a config check missed.
 MAX_STEPS = 200
 
@@ -119,6 +121,8 @@ async def run_menu(line: CallControl, source: ConfigSource, start: str, caller: 
             log.warning("menu node %r is gone from the live config; caller to a person", name)
             return MenuExit("person", reason=f"menu node '{name}' no longer exists")
         caller.path.append(name)
+        # Where an engine taking the call over resumes it (and in which language).
+        await line.mark(f"{AT_NODE} {name} {caller.language}")
         step = await _run_node(line, config, node, caller, services)
         if isinstance(step, MenuExit):
             return step

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pbx import agi
 from pbx.agi import AgiResult
 from pbx.ami import AmiActionFailed, AmiConnection, AmiDisconnected, AmiError, AmiResponse
-from pbx.ports import Call, CallGone, Digits
+from pbx.ports import JOURNAL_MARK, Call, CallGone, Digits
 
 # Commands that leave hold music playing (every other one plays or ends something).
 _KEEP_MUSIC = ("SET MUSIC", "WAIT FOR DIGIT")
@@ -229,6 +229,9 @@ class AgiCall:
             with contextlib.suppress(CallGone):
                 await self._action(stop)
         return True
+
+    async def mark(self, note: str) -> None:
+        await self._observe(f"{JOURNAL_MARK} {note}", None, "")
 
     async def _action(self, fields: dict[str, str | int]) -> AmiResponse:
         """An AMI action on this channel. Only a channel that is gone is CallGone; any

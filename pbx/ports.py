@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+# How `CallControl.mark` notes appear in a call's journal: "NOTE <note>".
+JOURNAL_MARK = "NOTE"
+
 
 class CallGone(Exception):
     """The caller is no longer reachable: hung up, sent on by the engine, or the
@@ -79,6 +82,10 @@ class CallControl(Protocol):
         """After a beep, record what the caller says into `path` (as Asterisk sees it,
         without extension; a WAV is written) until `#`, a hangup, or `max_seconds`.
         False when nothing could be recorded."""
+
+    async def mark(self, note: str) -> None:
+        """Write `note` into the call's journal (the menu node the caller reached), so
+        that an engine taking the call over knows where the caller was."""
 
 
 class Originator(Protocol):

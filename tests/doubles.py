@@ -202,6 +202,9 @@ class ScriptedLine:
         self._note("voice", path)
         return True
 
+    async def mark(self, note: str) -> None:
+        self._note("mark", note)
+
 
 class WireAmi:
     """The AMI connection as the connecting code uses it; `wire` is every action sent,

@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 
 from config.model import HotlineConfig
 from hotline.calls.records import CallLog
+from hotline.runtime.lease import EngineLease
 from hotline.runtime.supervisor import Supervisor
 from hotline.settings import Settings
 from pbx.ami import AmiConnection, AmiError
@@ -40,8 +41,10 @@ PURGE_EVERY = 3600.0
 class RecordingKeeper:
     def __init__(self, index: RecordingIndex, call_log: CallLog, routing: RoutingStore,
                  settings: Settings, config: Callable[[], HotlineConfig],
-                 clock: Callable[[], float], supervisor: Supervisor | None = None) -> None:
+                 clock: Callable[[], float], lease: EngineLease,
+                 supervisor: Supervisor | None = None) -> None:
         self.index = index
+        self.lease = lease
         self.call_log = call_log
         self.routing = routing
         self.settings = settings
@@ -56,17 +59,32 @@ class RecordingKeeper:
     async def hung_up(self, call_id: str, channel: str, settle: float = SETTLE) -> None:
         """The caller hung up (the menu may have ended long before, at an agent)."""
         try:
-            if await self.call_log.owner(call_id) != self.settings.instance_id:
-                return  # not ours, or not a hotline call at all
-            if (await self.call_log.record(call_id)).get("channel") != channel:
+            owner = await self.call_log.owner(call_id)
+            if owner is None or not await self._ours(call_id, owner):
+                return  # a live peer's, or not a hotline call at all
+            record = await self.call_log.record(call_id)
+            if record.get("channel") != channel:
                 # Not the caller's channel: a customer's callback leg ending, or an event
                 # forged in a caller ID. The caller's own hangup files the recording.
                 return
             if "sha256" in await self.index.entry(call_id):
                 return  # indexed at the caller's hangup; this is their callback ending
+            if owner != self.lease.instance_id and record.get("open"):
+                # Its engine died with the call in hand: the record ends here.
+                await self.call_log.closed(call_id, f"hung up after engine {owner} died",
+                                           self.lease.instance_id)
             await self.file(call_id, int(self.clock() * 1000), settle)
         except (RedisError, KeyError, ValueError) as exc:
             log.error("call %s: recording not indexed: %s", call_id, exc)
+
+    async def _ours(self, call_id: str, owner: str | None) -> bool:
+        """This engine's to file: its own, or taken over from an engine that died (by
+        exactly one of the engines that heard the hangup)."""
+        me = self.lease.instance_id
+        if owner == me or owner is None:
+            return True
+        return await self.lease.is_dead(owner) and \
+            await self.call_log.take_over(call_id, owner, me)
 
     async def sweep_after_connect(self, ami: AmiConnection) -> None:
         """Calls that ended while no engine watched (a restart, a lost connection)
@@ -82,8 +100,8 @@ class RecordingKeeper:
         was there to do it. Calls still up are indexed at their own hangup."""
         live, swept = set(live_call_ids), 0
         for call_id in await self.index.pending(int(self.clock() * 1000)):
-            owner = await self.call_log.owner(call_id)
-            if call_id in live or owner not in (None, self.settings.instance_id):
+            if call_id in live or not await self._ours(call_id,
+                                                       await self.call_log.owner(call_id)):
                 continue
             record = await self.call_log.record(call_id)
             try:

@@ -15,6 +15,8 @@ from redis.exceptions import RedisError
 
 from config.queues import TIERS
 from hotline.after_call.surveys import Surveys
+from hotline.calls.records import CallLog
+from hotline.calls.sessions import RESUMED
 from hotline.desk.agent_desk import AgentDesk
 from hotline.queues.service import Queues
 from hotline.queues.waiting import (
@@ -30,14 +32,19 @@ from ivr.announcements import place_in_line
 from ivr.billing import BillingBackend, BillingUnavailable
 from ivr.menu import Caller, MenuServices, Prompts, run_menu
 from ivr.numbers import start_node
+from ivr.resume import Resume, resume_at
 from pbx.ports import CallControl, CallGone
 from quality.recording_index import RecordingIndex
 from quality.recordings import recording_options
+from routing.decide import WaitingCall
 
 log = logging.getLogger(__name__)
 
 CALLBACK_OFFER, CALLBACK_CONFIRMED = "queue_callback_offer", "queue_callback_confirmed"
 MESSAGE_PROMPT = "queue_message"
+# What a caller adopted from an engine that died hears first: the YAML's words, else
+# Asterisk's own "one moment please".
+RESUMED_PROMPT, RESUMED_SOUND = "engine_resumed", "one-moment-please"
 
 
 class CallFlow:
@@ -45,8 +52,9 @@ class CallFlow:
                  billing: Callable[[], BillingBackend], clock: Callable[[], float],
                  to_person: Callable[[CallControl, str], Awaitable[None]],
                  recordings_dir: str, surveys: Surveys, recordings: RecordingIndex,
-                 recordings_local: Path, desk: AgentDesk) -> None:
+                 recordings_local: Path, desk: AgentDesk, call_log: CallLog) -> None:
         self.desk = desk
+        self.call_log = call_log
         self.surveys = surveys
         self.recordings = recordings
         self.recordings_local = recordings_local  # the same directory, as the engine sees it
@@ -60,6 +68,8 @@ class CallFlow:
 
     async def __call__(self, line: CallControl) -> str:
         call = line.call
+        if call.variables.get("agi_arg_1") == RESUMED:
+            return await self._resume(line)
         if call.variables.get("agi_arg_1") == "survey":
             return await self._survey(line, call.variables.get("agi_arg_2", ""))
         if call.variables.get("agi_arg_1") == "agent":  # a feature code from an agent's phone
@@ -75,6 +85,9 @@ class CallFlow:
             outcome, _ = await self._wait(line, back.queue, back.tier, back.boost,
                                           back.arrived_at)
             return outcome
+        if ring[0] == "ANSWER":  # the agent hung up first: the conversation is over
+            await line.hang_up()
+            return "the agent ended the conversation"
         config = self.live.config
         start = start_node(config, call.dialled_number, call.caller_number)
         if start is None:
@@ -83,6 +96,58 @@ class CallFlow:
         caller = Caller(language=config.languages.default, tier=tier)
         if config.recording.enabled:
             caller.recording = await self._record(line, config.recording.format)
+        return await self._menus(line, start, caller)
+
+    async def _resume(self, line: CallControl) -> str:
+        """A caller taken over from an engine that died: an apology, then on from where
+        they were: the menu node (asked again from its start), their place in line, the
+        survey. Never silence."""
+        call = line.call
+        record, steps, routed = await asyncio.gather(
+            self.call_log.record(call.call_id), self.call_log.steps(call.call_id),
+            self.queues.store.call(call.call_id))
+        journal = [step["command"] for step in steps]
+        at = resume_at(record.get("entry", ""), routed.get("state", ""), journal)
+        config = self.live.config
+        await line.play(self.prompts.path(config, RESUMED_PROMPT, at.language or
+                                          config.languages.default)
+                        if RESUMED_PROMPT in config.prompts else RESUMED_SOUND)
+        if at.muted:  # a secret was half-typed when the engine died: it is asked again
+            await line.mute_recording(False)
+        log.info("call %s resumed: %s %s", call.call_id, at.how, at.node)
+        match at.how:
+            case Resume.FEATURE_CODE:
+                await line.hang_up()
+                return "feature code cut short by an engine that died"
+            case Resume.SURVEY:
+                return await self._survey(line, at.about)
+            case Resume.FINISHED:
+                await line.hang_up()
+                return "the conversation with the agent is over"
+        caller = Caller(language=at.language or config.languages.default,
+                        tier=routed.get("tier") or await self.tier_of(call.caller_number),
+                        recording=any(c.startswith("RECORDING STARTED ") for c in journal))
+        if not caller.recording and config.recording.enabled:  # it came while no engine was
+            caller.recording = await self._record(line, config.recording.format)
+        if at.how is Resume.WAIT:
+            back = await self.queues.outcomes.returned(call.call_id, unheard=True)
+            if back is None:  # the line moved on meanwhile
+                back = WaitingCall(call.call_id, routed["queue"], float(routed["arrived_at"]),
+                                   routed.get("tier", "normal"), int(routed.get("boost", 0)))
+            outcome, node = await self._wait(line, back.queue, back.tier, back.boost,
+                                             back.arrived_at, routed.get("menu_path"),
+                                             caller.language)
+            if node is None:
+                return outcome
+            return await self._menus(line, node, caller)
+        start = at.node or start_node(config, call.dialled_number, call.caller_number)
+        if start is None:
+            await self._person(line, f"number {call.dialled_number} is not the hotline's")
+            return f"to a person: unknown number {call.dialled_number}"
+        return await self._menus(line, start, caller)
+
+    async def _menus(self, line: CallControl, start: str, caller: Caller) -> str:
+        """The menus from `start` on, and the queues they lead to."""
         services = MenuServices(self.prompts,
                                 lambda: dt.datetime.fromtimestamp(self.clock(), dt.UTC),
                                 self.billing())

@@ -6,6 +6,8 @@ import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from pbx.ports import JOURNAL_MARK
+
 
 def _prompt(path: str) -> str:
     """`/srv/.../sounds/zh/main_menu` as `zh/main_menu`; core sounds as they are."""
@@ -24,6 +26,8 @@ def caller_view(steps: Iterable[Mapping[str, Any]]) -> list[str]:
             else parts[0] if parts else ""
         args = parts[2:] if " " in verb else parts[1:]
         result = str(step.get("result", ""))
+        if verb == JOURNAL_MARK:  # where the caller was, for an engine taking over: not heard
+            continue
         if step.get("error"):
             words.append(f"gone during {verb.lower() or 'a step'} ({step['error']})")
             continue

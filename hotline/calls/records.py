@@ -26,13 +26,36 @@ class CallKeys:
 
 # The claim (one engine instance per call, again for the same one) and the opening of
 # the call's record. A caller back from an unanswered agent keeps the first start.
+# Returns 1 for the owner, else who owns the call.
 _CLAIM_AND_OPEN = """
 local won = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])
-if not won and redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if not won then
+  local owner = redis.call('GET', KEYS[1])
+  if owner ~= ARGV[1] then return owner end
+end
 redis.call('HSET', KEYS[2], 'call_id', ARGV[4], 'channel', ARGV[5], 'caller_number', ARGV[6],
-           'caller_name', ARGV[7], 'dialled_number', ARGV[8], 'instance', ARGV[1])
+           'caller_name', ARGV[7], 'dialled_number', ARGV[8], 'instance', ARGV[1], 'open', '1')
+if ARGV[10] == '1' then redis.call('HSET', KEYS[2], 'entry', ARGV[9]) end
 redis.call('HSETNX', KEYS[2], 'started', ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[2])
+return 1
+"""
+
+# Ownership moves from a dead engine to a live one, exactly once: only while the dead
+# one still owns the call.
+_TAKE_OVER = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+redis.call('HSET', KEYS[2], 'instance', ARGV[2])
+redis.call('HINCRBY', KEYS[2], 'adoptions', 1)
+return 1
+"""
+
+# A write about the call by the engine that owns it, and by no other: an engine that
+# lost its lease cannot close a call a peer now serves.
+_IF_OWNER = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
 return 1
 """
 
@@ -42,6 +65,8 @@ class CallLog:
                  ttl: int) -> None:
         self.redis = redis
         self._claim_and_open = redis.register_script(_CLAIM_AND_OPEN)
+        self._take_over = redis.register_script(_TAKE_OVER)
+        self._if_owner = redis.register_script(_IF_OWNER)
         self.prefix = prefix
         self.clock = clock
         self.ttl = ttl
@@ -50,26 +75,39 @@ class CallLog:
         base = f"{self.prefix}call:{{{call_id}}}"
         return CallKeys(record=base, steps=f"{base}:steps", owner=f"{base}:owner")
 
-    async def claim(self, call_id: str, instance_id: str) -> bool:
-        """True for exactly one engine instance per call (and again for that one: a
-        claim retried after a dropped connection must not lose the call)."""
-        owner_key = self.keys(call_id).owner
-        if await self.redis.set(owner_key, instance_id, nx=True, ex=self.ttl):
-            return True
-        return await self.owner(call_id) == instance_id
-
     async def owner(self, call_id: str) -> str | None:
         value = await self.redis.get(self.keys(call_id).owner)
         return None if value is None else str(value)
 
-    async def claim_and_open(self, call: Call, instance_id: str) -> bool:
-        """`claim`, and for the winner `opened`, in one round trip: the caller's wait
-        for an agent starts after it."""
+    async def claim_and_open(self, call: Call, instance_id: str,
+                             entry: str | None = "") -> str | None:
+        """Claim the call for `instance_id` (again, for its owner) and open its record,
+        in one round trip: the caller's wait for an agent starts after it. Returns None
+        when the call is `instance_id`'s, else its owner. `entry`: what the dialplan
+        said the call is (its AGI arguments), for an engine that adopts it; None keeps
+        the one on record."""
         keys = self.keys(call.call_id)
-        return bool(await self._claim_and_open(
+        won = await self._claim_and_open(
             keys=[keys.owner, keys.record],
             args=[instance_id, self.ttl, self._now_ms(), call.call_id, call.channel,
-                  call.caller_number, call.caller_name, call.dialled_number]))
+                  call.caller_number, call.caller_name, call.dialled_number, entry or "",
+                  "0" if entry is None else "1"])
+        return None if won == 1 else str(won)
+
+    async def take_over(self, call_id: str, dead: str, instance_id: str) -> bool:
+        """Move the call from the dead engine `dead` to `instance_id`; False when
+        another engine took it first."""
+        keys = self.keys(call_id)
+        return bool(await self._take_over(keys=[keys.owner, keys.record],
+                                          args=[dead, instance_id]))
+
+    async def note(self, call_id: str, instance_id: str, **fields: str) -> bool:
+        """Fields of the record written by the call's owner only; False when
+        `instance_id` does not own the call (any more)."""
+        keys = self.keys(call_id)
+        flat = [item for pair in fields.items() for item in pair]
+        return bool(await self._if_owner(keys=[keys.owner, keys.record],
+                                         args=[instance_id, *flat]))
 
     async def step(self, call_id: str, command: str, result: AgiResult | None,
                    error: str = "") -> None:
@@ -103,9 +141,13 @@ class CallLog:
             entry["error"] = error
         return json.dumps(entry, ensure_ascii=False)
 
-    async def closed(self, call_id: str, outcome: str) -> None:
-        await self.redis.hset(self.keys(call_id).record,
-                              mapping={"ended": self._now_ms(), "outcome": outcome})
+    async def closed(self, call_id: str, outcome: str, instance_id: str, *,
+                     resumed: bool = False) -> bool:
+        """The session is over, in the owner's words; False when `instance_id` lost
+        the call. `resumed`: the caller is still in AGI and will be resumed (the
+        record stays open for the engine that does)."""
+        return await self.note(call_id, instance_id, ended=str(self._now_ms()),
+                               outcome=outcome, open="1" if resumed else "")
 
     async def record(self, call_id: str) -> dict[str, str]:
         return cast(dict[str, str], await self.redis.hgetall(self.keys(call_id).record))

@@ -5,6 +5,9 @@ A session claims its call in Redis (two engines never serve one call), runs the 
 journals every AGI step, and closes the call record with the outcome in words. Without
 Redis the caller still reaches a person; steps that could not be journalled during an
 outage are written whole once Redis answers again.
+
+A call whose owner died is taken over (`hotline.calls.adoption`, or here when it comes
+back into AGI); an engine that lost its lease lets its calls go without a word.
 """
 
 from __future__ import annotations
@@ -18,17 +21,27 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from hotline.calls.records import CallLog
+from hotline.runtime.lease import EngineLease
 from hotline.runtime.logs import bind_call
 from hotline.runtime.supervisor import Supervisor
 from pbx.agi import AgiResult
 from pbx.agi_call import AgiCall, AgiCalls
-from pbx.ami import AmiConnection, AmiError
 from pbx.ports import Call, CallControl, CallGone
 
 log = logging.getLogger(__name__)
 
 Menu = Callable[[CallControl], Awaitable[Any]]
 Step = tuple[str, AgiResult | None, str]  # command line, result, error
+# The AGI argument of a call taken over from an engine that died: the menu resumes it.
+RESUMED = "resume"
+
+
+def entry_of(call: Call) -> str | None:
+    """What the dialplan said the call is: its AGI arguments, space-separated. None
+    for a resumed call, which keeps what its record says."""
+    if call.variables.get("agi_arg_1") == RESUMED:
+        return None
+    return " ".join(call.variables.get(f"agi_arg_{n}", "") for n in (1, 2, 3)).strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,16 +66,18 @@ class _Session:
     task: asyncio.Task[None] | None = None
     steps: list[Step] = field(default_factory=list)
     steps_lost: bool = False
+    let_go: bool = False  # this engine lost its lease: the call is no longer ours
+    cut_off: bool = False  # the AMI connection dropped: resumed at the next login
 
 
 class CallSessions:
     def __init__(self, agi: AgiCalls, call_log: CallLog, menu: Menu, to_person: PersonFallback,
-                 instance_id: str, supervisor: Supervisor) -> None:
+                 lease: EngineLease, supervisor: Supervisor) -> None:
         self.agi = agi
         self.call_log = call_log
         self.menu = menu
         self.to_person = to_person
-        self.instance_id = instance_id
+        self.lease = lease
         self.supervisor = supervisor
         self.sessions: dict[str, _Session] = {}  # by channel
         self.accepting = False
@@ -82,6 +97,25 @@ class CallSessions:
         self.sessions[call.channel] = session
         session.task = self.supervisor.spawn(self._serve(session), "serving a call",
                                              call.call_id)
+
+    def serving(self, channel: str) -> bool:
+        session = self.sessions.get(channel)
+        return session is not None and not session.line.is_gone
+
+    def asterisk_lost(self) -> None:
+        """The AMI connection dropped: every session fails now, but its caller is
+        still in AGI, and is resumed at the next login (`Adoption`)."""
+        for session in self.sessions.values():
+            session.cut_off = True
+
+    def let_go(self) -> int:
+        """This engine lost its lease: every call may be a peer's by now. The sessions
+        end without a word to Asterisk or to the call records; returns how many."""
+        for session in self.sessions.values():
+            session.let_go = True
+            if session.task is not None:
+                session.task.cancel()
+        return len(self.sessions)
 
     async def stop(self, grace: float) -> None:
         """Stop taking calls; let menus finish briefly, then send callers to a person."""
@@ -104,7 +138,7 @@ class CallSessions:
         outcome = "served"
         try:
             try:
-                if not await self.call_log.claim_and_open(call, self.instance_id):
+                if not await self._claim(call):
                     return  # another engine instance serves this call
             except RedisError as exc:
                 # Without Redis there is no record and no claim: a person takes the call.
@@ -127,6 +161,8 @@ class CallSessions:
             outcome = "engine stopped"
             raise
         except Exception:
+            if session.let_go:
+                return
             log.exception("menu failed for call %s; sending caller to a person", call.call_id)
             outcome = "fallback: engine error"
             await self.to_person(line, "engine error")
@@ -135,7 +171,21 @@ class CallSessions:
             self.agi.close(line)
             if self.sessions.get(call.channel) is session:
                 del self.sessions[call.channel]
-            await self._close_record(session, outcome)
+            if not session.let_go:
+                await self._close_record(session, outcome)
+
+    async def _claim(self, call: Call) -> bool:
+        """Ours: new, already ours, or adopted. A call whose owner died comes back
+        into AGI here too (a ring that ended while no engine listened)."""
+        me = self.lease.instance_id
+        owner = await self.call_log.claim_and_open(call, me, entry_of(call))
+        if owner is None:
+            return True
+        if await self.lease.is_dead(owner) and \
+                await self.call_log.take_over(call.call_id, owner, me):
+            log.warning("call %s: adopted from engine %s, which is gone", call.call_id, owner)
+            return True
+        return False
 
     async def _step(self, session: _Session, line: str, result: AgiResult | None,
                     error: str) -> None:
@@ -153,40 +203,10 @@ class CallSessions:
         try:
             if session.steps_lost:  # Redis came back during the call: the whole journal
                 await self.call_log.rewrite_steps(call_id, session.steps)
-            await self.call_log.closed(call_id, outcome)
+            if not await self.call_log.closed(call_id, outcome, self.lease.instance_id,
+                                              resumed=session.cut_off):
+                log.warning("call %s: served (%s), but it is another engine's now; its "
+                            "record is theirs to close", call_id, outcome)
         except RedisError as exc:
             log.error("call %s ended (%s) but its record could not be stored: %s",
                       call_id, outcome, exc)
-
-    async def left_in_agi(self, ami: AmiConnection) -> None:
-        """After a reconnect: callers left waiting in AGI while AMI was down go to a
-        person.
-
-        Their sessions failed with CallGone when the connection dropped, and AsyncAGI
-        would otherwise keep them in silence. Channels claimed by another engine
-        instance are that instance's to resync.
-        """
-        try:
-            response = await ami.send_action({"Action": "CoreShowChannels"})
-        except AmiError as exc:
-            log.warning("resync after reconnect failed: %s", exc)
-            return
-        for item in response.events:
-            channel, call_id = item.get("Channel", ""), item.get("Uniqueid", "")
-            if item.get("Application") != "AGI" or channel in self.sessions:
-                continue
-            try:
-                owner = await self.call_log.owner(call_id)
-                if owner not in (None, self.instance_id):
-                    continue
-                if owner is None and not await self.call_log.claim(call_id, self.instance_id):
-                    continue
-            except RedisError:
-                pass  # the caller's way out matters more than the claim
-            log.warning("call %s was left in AGI while AMI was down; to a person", call_id)
-            try:
-                await ami.send_action({
-                    "Action": "Redirect", "Channel": channel, "Context": self.to_person.context,
-                    "Exten": self.to_person.exten, "Priority": 1})
-            except AmiError as exc:
-                log.warning("could not redirect %s: %s", channel, exc)

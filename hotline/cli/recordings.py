@@ -126,6 +126,7 @@ async def _purge(redis: Any, index: Any, settings: Settings, dry_run: bool) -> i
     from config.versions import ConfigVersions
     from hotline.after_call.recording_keeper import RecordingKeeper
     from hotline.calls.records import CallLog
+    from hotline.runtime.lease import EngineLease
     from routing.store import RoutingStore
 
     active = await ConfigVersions(redis, settings.key_prefix, time.time).active()
@@ -135,7 +136,9 @@ async def _purge(redis: Any, index: Any, settings: Settings, dry_run: bool) -> i
     config = load_text(active.text, active.source).config
     keeper = RecordingKeeper(index, CallLog(redis, settings.key_prefix, time.time, 0),
                              RoutingStore(redis, settings.key_prefix), settings,
-                             lambda: config, time.time)
+                             lambda: config, time.time,
+                             EngineLease(redis, settings.key_prefix, "purge",
+                                         lambda: int(time.time() * 1000)))
     deleted, kept = await keeper.purge(dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
     print(f"{verb} {len(deleted)} recording(s) older than {config.recording.retention_days} "

@@ -66,7 +66,7 @@ async def serve_forever(settings: Settings) -> int:
         await redis.aclose()
         return 2
     log.info("serving calls with config version %s; AMI %s:%s, instance %s",
-             engine.live.version, settings.ami.host, settings.ami.port, settings.instance_id)
+             engine.live.version, settings.ami.host, settings.ami.port, engine.lease.instance_id)
     await stop.wait()
     log.info("stopping: calls in menus get %.0fs to finish", settings.shutdown_grace)
     await engine.stop()

@@ -8,7 +8,6 @@ the call on does the rest, so nothing is done twice.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
@@ -17,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from agents.state import Move, MoveRefused
 from config.model import HotlineConfig
 from hotline.queues.reporting import QueueReporting
-from hotline.runtime.supervisor import Supervisor
+from hotline.runtime.due_timers import DueTimers
 from quality.sampling import ServedCall
 from routing.decide import WaitingCall
 from routing.policy import RingEnd, after_ring, wrap_up_ends
@@ -56,20 +55,28 @@ class RecentCauses:
         return self._causes.pop(channel, 0)
 
 
+WRAP_UP_ENDS = "wrap_up_ends"  # the due timer's kind: "agent id|call id"
+
+
 class CallOutcomes:
     def __init__(self, store: RoutingStore, report: QueueReporting,
                  config: Callable[[], HotlineConfig], clock: Callable[[], float],
-                 supervisor: Supervisor, wake_matching: Callable[[], None],
-                 on_served: Callable[[ServedCall], Awaitable[None]] | None = None) -> None:
+                 wake_matching: Callable[[], None],
+                 on_served: Callable[[ServedCall], Awaitable[None]] | None = None,
+                 timers: DueTimers | None = None) -> None:
         self.store = store
         self.report = report
         self.config = config
         self.clock = clock
-        self.supervisor = supervisor
         self.wake_matching = wake_matching
         # Called when an agent-served call ends (the satisfaction sample starts there).
         self.on_served = on_served
         self.causes = RecentCauses()
+        # Wrap-up ends are due times in Redis, which any engine runs (None: a queue
+        # service alone, in tests, whose agents have no wrap-up).
+        self.timers = timers
+        if timers is not None:
+            timers.on(WRAP_UP_ENDS, self._end_wrap_up)
 
     async def dial_ended(self, call_id: str, channel: str, leg: str, status: str) -> None:
         """The ring at the agent's phone (`leg`) ended with Asterisk's `status`."""
@@ -129,41 +136,47 @@ class CallOutcomes:
         await self.report.completed(call_id, fields, agent_id)
         agent = self.config().agents.get(agent_id)
         ends = wrap_up_ends(now, agent.wrap_up if agent is not None else None)
-        self.supervisor.spawn(self._end_wrap_up(agent_id, ends, call_id), "ending a wrap-up",
-                              call_id)
+        if ends <= now:
+            await self._end_wrap_up(f"{agent_id}|{call_id}")
+        else:
+            assert self.timers is not None, "a wrap-up needs the engine's due timers"
+            await self.timers.at(WRAP_UP_ENDS, f"{agent_id}|{call_id}", ends)
         if self.on_served is not None:
             await self.on_served(ServedCall(call_id, fields.get("number", ""),
                                             fields.get("queue", ""), agent_id, now))
 
-    async def _end_wrap_up(self, agent_id: str, at: float, call_id: str) -> None:
-        await asyncio.sleep(max(0.0, at - self.clock()))
+    async def _end_wrap_up(self, agent_and_call: str) -> None:
+        agent_id, _, call_id = agent_and_call.partition("|")
         # Only the wrap-up of this call: the agent may have ended it early (*5) and be
         # wrapping up another call by now.
         with contextlib.suppress(MoveRefused):
             await self.store.apply(agent_id, Move.WRAP_UP_DONE, self.clock(), call_id=call_id)
         self.wake_matching()
 
-    async def returned(self, call_id: str, dial_status: str = "",
-                       cause: str = "") -> WaitingCall | None:
+    async def returned(self, call_id: str, dial_status: str = "", cause: str = "", *,
+                       unheard: bool = False) -> WaitingCall | None:
         """A caller back in AGI after an unanswered offer: where they were in line
         (`wait` with their arrival time puts them back there).
 
         The dialplan says how the ring ended. A phone that could not be dialled at all
         ends the Dial with no DialEnd, so the agent is settled here too: whichever of
-        the two comes first moves the agent, the other finds them moved."""
+        the two comes first moves the agent, the other finds them moved. `unheard`: the
+        ring ended while no engine listened (it died); the agent is freed, not blamed."""
         fields = await self.store.call(call_id)
         if fields.get("state") != "offered":
             return None
         agent_id = fields.get("agent")
-        if dial_status and agent_id:
-            after = after_ring(dial_status, int(cause) if cause.isdigit() else 0)
-            if not after.answered:
-                with contextlib.suppress(MoveRefused):
-                    new = await self.store.apply(agent_id, after.agent_move, self.clock(),
-                                                 reason=after.reason, call_id=call_id)
-                    self.report.agent_moved(agent_id, after.agent_move, new, after.reason)
-                    log.info("call %s back in line: agent %s's ring ended %s (%s)", call_id,
-                             agent_id, dial_status, after.end)
-                    self.wake_matching()
+        after = after_ring(dial_status, int(cause) if cause.isdigit() else 0) \
+            if dial_status else None
+        if agent_id and (unheard or (after is not None and not after.answered)):
+            what, reason = (Move.CANCEL_OFFER, "ring ended unheard") if after is None \
+                else (after.agent_move, after.reason)
+            with contextlib.suppress(MoveRefused):
+                new = await self.store.apply(agent_id, what, self.clock(), reason=reason,
+                                             call_id=call_id)
+                self.report.agent_moved(agent_id, what, new, reason)
+                log.info("call %s back in line: agent %s's ring ended %s", call_id,
+                         agent_id, dial_status or "while no engine listened")
+                self.wake_matching()
         return WaitingCall(call_id, fields["queue"], float(fields["arrived_at"]),
                            fields.get("tier", "normal"), int(fields.get("boost", 0)))

@@ -15,6 +15,7 @@ from hotline.queues.reconcile import Reconciler
 from hotline.queues.reporting import QueueReporting
 from hotline.queues.stats import QueueStats
 from hotline.queues.waiting import Waiting
+from hotline.runtime.due_timers import DueTimers
 from hotline.runtime.supervisor import Supervisor
 from pbx.ami import AmiConnection
 from pbx.originate import AmiOriginator
@@ -28,7 +29,8 @@ class Queues:
                  supervisor: Supervisor | None = None, tick: float = 1.0,
                  on_served: Callable[[ServedCall], Awaitable[None]] | None = None,
                  stats: QueueStats | None = None,
-                 dial_strings_set: Callable[[], bool] = lambda: False) -> None:
+                 dial_strings_set: Callable[[], bool] = lambda: False,
+                 timers: DueTimers | None = None) -> None:
         # Alone (tests, benchmarks), it watches its own background work.
         self._own_supervisor = supervisor is None
         self.supervisor = supervisor or Supervisor()
@@ -40,8 +42,8 @@ class Queues:
         self.matcher = Matcher(store, self.connector, config, clock, self.supervisor, tick)
         self.waiting = Waiting(store, self.matcher, self.report, stats, config, clock)
         self.reconciler = Reconciler(ami, store, self.report, config, clock, self.wake)
-        self.outcomes = CallOutcomes(store, self.report, config, clock, self.supervisor,
-                                     self.wake, on_served)
+        self.outcomes = CallOutcomes(store, self.report, config, clock, self.wake,
+                                     on_served, timers)
 
     def start(self) -> None:
         self.matcher.start()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -17,6 +18,8 @@ from typing import Any, TypeVar, overload
 from redis.asyncio import Redis
 
 from agents.state import Move
+from hotline.dev import sandbox
+from hotline.dev.local_redis import LocalRedis
 from hotline.engine import Engine
 from hotline.settings import Settings
 from tests.conftest import EventTap
@@ -51,6 +54,20 @@ async def until(read: Callable[[], Any], timeout: float, what: str, *,
         if time.monotonic() >= deadline:
             raise AssertionError(f"not within {timeout:g}s: {what} (last seen: {value!r})")
         await asyncio.sleep(POLL)
+
+
+def serve_env(asterisk: sandbox.SandboxInstance, redis_server: LocalRedis, prefix: str,
+              config: Path) -> dict[str, str]:
+    """The environment of a `hotline serve` process on the test's Asterisk and Redis."""
+    return {**os.environ, "HOTLINE_AMI_HOST": asterisk.ami.host,
+            "HOTLINE_AMI_PORT": str(asterisk.ami.port), "HOTLINE_AMI_USER": asterisk.ami.username,
+            "HOTLINE_AMI_SECRET": asterisk.ami.secret, "HOTLINE_REDIS_URL": redis_server.url,
+            "HOTLINE_KEY_PREFIX": prefix, "HOTLINE_CONFIG": str(config),
+            "HOTLINE_SECRET_KEY": "test-secret-key",
+            "HOTLINE_PROMPTS_DIR": str(asterisk.state["sounds_dir"]),
+            "HOTLINE_PROMPTS_DIR_ASTERISK": str(asterisk.state["sounds_dir_in_chroot"]),
+            "HOTLINE_RECORDINGS_DIR": str(asterisk.state["recordings_dir"]),
+            "HOTLINE_RECORDINGS_DIR_ASTERISK": str(asterisk.state["recordings_dir_in_chroot"])}
 
 
 async def wait_ended(engine: Engine, call_id: str, timeout: float = 30.0) -> dict[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import re
 import sys
 import time
@@ -22,7 +21,7 @@ from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.engine import Engine
 from pbx.ami_codec import Message
 from routing.store import RoutingStore
-from tests.integration.helpers import until
+from tests.integration.helpers import serve_env, until
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
 
@@ -62,15 +61,7 @@ async def test_two_engine_processes_never_double_book(
     engine.calls.accepting = False  # the fixture's engine only watches and places calls
     events: list[tuple[float, Message]] = []
     engine.ami.add_raw_listener(lambda m: events.append((time.monotonic(), m)))
-    base = {**os.environ, "HOTLINE_AMI_HOST": asterisk.ami.host,
-            "HOTLINE_AMI_PORT": str(asterisk.ami.port), "HOTLINE_AMI_USER": asterisk.ami.username,
-            "HOTLINE_AMI_SECRET": asterisk.ami.secret, "HOTLINE_REDIS_URL": redis_server.url,
-            "HOTLINE_KEY_PREFIX": PREFIX, "HOTLINE_CONFIG": str(config),
-            "HOTLINE_SECRET_KEY": "test-secret-key",
-            "HOTLINE_PROMPTS_DIR": str(asterisk.state["sounds_dir"]),
-            "HOTLINE_PROMPTS_DIR_ASTERISK": str(asterisk.state["sounds_dir_in_chroot"]),
-            "HOTLINE_RECORDINGS_DIR": str(asterisk.state["recordings_dir"]),
-            "HOTLINE_RECORDINGS_DIR_ASTERISK": str(asterisk.state["recordings_dir_in_chroot"])}
+    base = serve_env(asterisk, redis_server, PREFIX, config)
     procs = [await asyncio.create_subprocess_exec(
         sys.executable, "-m", "hotline", "serve",
         env={**base, "HOTLINE_INSTANCE_ID": f"engine-{name}"},
@@ -116,7 +107,7 @@ async def test_two_engine_processes_never_double_book(
         spans.sort()
         overlapping = [(a, b) for a, b in itertools.pairwise(spans) if a[1] > b[0]]
         assert not overlapping, (agent, overlapping)
-    # Both engines served callers.
-    owners = {(await redis.get(f"{PREFIX}call:{{{c}}}:owner") or "")
+    # Both engines served callers (each lease id is the engine's name and a part of its own).
+    owners = {(await redis.get(f"{PREFIX}call:{{{c}}}:owner") or "").rsplit("-", 1)[0]
               for c in call_ids}
     assert owners == {"engine-a", "engine-b"}

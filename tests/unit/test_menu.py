@@ -30,6 +30,7 @@ class ScriptedCaller:
         self.call = Call("c1", "ch", "13800000001", "", "10000")
         self.keys = keys
         self.heard: list[str] = []
+        self.marks: list[str] = []
 
     async def read_digits(self, prompt: str, *, timeout: float, max_digits: int,
                           secret: bool = False) -> Digits:
@@ -43,6 +44,9 @@ class ScriptedCaller:
 
     async def hang_up(self) -> None:
         self.heard.append("hangup")
+
+    async def mark(self, note: str) -> None:
+        self.marks.append(note)
 
 
 async def walk(keys: list[str], tier: str = "normal") -> tuple[MenuExit, ScriptedCaller, Caller]:

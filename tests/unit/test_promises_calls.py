@@ -78,7 +78,7 @@ class Hotline:
             clock=lambda: NOW.timestamp(), to_person=self._person,
             recordings_dir=RECORDINGS, surveys=cast(Any, None),
             recordings=cast(Any, self.index), recordings_local=Path("recordings"),
-            desk=cast(Any, None))
+            desk=cast(Any, None), call_log=cast(Any, None))
 
     async def _person(self, line: CallControl, why: str) -> None:
         self.to_person.append(why)

@@ -1,0 +1,305 @@
+"""`hotline serve` killed with SIGKILL while calls are in every state: the restarted
+engine (or a peer that was running all along) takes every call over, and no caller,
+agent or recording is left behind.
+
+The engine under test is a real process on the sandbox's Asterisk and a real Redis;
+the test's own engine only places the calls and watches the AMI events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from agents.state import Move
+from hotline.calls.records import CallLog
+from hotline.dev import sandbox
+from hotline.dev.local_redis import LocalRedis
+from hotline.dev.simulated_callers import SimulatedCaller, place_call
+from hotline.engine import Engine
+from quality.recording_index import RecordingIndex
+from routing.store import RoutingStore
+from tests.integration.helpers import serve_env, until
+
+pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
+
+ADOPTION_S = 5.0  # the promise: every call taken over within 5 s
+
+HOTLINE = """\
+numbers:
+  unified: "10000"
+  start: main
+  legacy:
+    "180": to_talk
+    "181": to_ring
+    "183": to_wrap
+    "184": to_wait
+    "185": pin
+calendar:
+  hours:
+    mon: [00:00-23:59]
+    tue: [00:00-23:59]
+    wed: [00:00-23:59]
+    thu: [00:00-23:59]
+    fri: [00:00-23:59]
+    sat: [00:00-23:59]
+    sun: [00:00-23:59]
+languages:
+  default: zh
+  offered: [zh]
+prompts:
+  menu:
+    text: {zh: 按0人工服务。}
+  pin:
+    text: {zh: 请输入密码。}
+menus:
+  main:
+    kind: choice
+    prompt: menu
+    timeout: 25s
+    keys: {"0": to_wait}
+  pin:
+    kind: collect
+    prompt: pin
+    store_as: pin
+    min_digits: 4
+    max_digits: 8
+    sensitive: true
+    timeout: 25s
+    next: to_wait
+  to_talk: {kind: queue, queue: talk}
+  to_ring: {kind: queue, queue: ring}
+  to_wrap: {kind: queue, queue: wrap}
+  to_wait: {kind: queue, queue: wait}
+  survey: {kind: hangup}
+skills:
+  talk: {name: Talk}
+  ring: {name: Ring}
+  wrap: {name: Wrap}
+  wait: {name: Wait}
+agents:
+  "2002": {name: Talker, endpoint: Local/2002@sim-agent-long, skills: {talk: 5}, wrap_up: 0s}
+  "2003": {name: Away, endpoint: Local/2003@sim-agent-away, skills: {ring: 5}, wrap_up: 0s}
+  "2004": {name: Wrapper, endpoint: Local/2004@sim-agent, skills: {wrap: 5}, wrap_up: 8s}
+  "2005": {name: Later, endpoint: Local/2005@sim-agent, skills: {wait: 5}, wrap_up: 0s}
+queues:
+  talk: {name: Talk, skills: {talk: 1}}
+  ring: {name: Ring, skills: {ring: 1}, ring_timeout: 12s}
+  wrap: {name: Wrap, skills: {wrap: 1}}
+  wait: {name: Wait, skills: {wait: 1}}
+vip:
+  lookup: customer_directory
+  aging: 0.0
+  tiers:
+    normal: {priority: 0, max_wait: 120s}
+sampling:
+  rate: 0.0
+  survey: survey
+"""
+
+
+@dataclass
+class Serving:
+    """`hotline serve` processes under one key prefix, each killable."""
+
+    env: dict[str, str]
+    prefix: str
+    procs: list[asyncio.subprocess.Process] = field(default_factory=list)
+
+    async def start(self, name: str) -> asyncio.subprocess.Process:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hotline", "serve",
+            env={**self.env, "HOTLINE_INSTANCE_ID": name},
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        self.procs.append(proc)
+        return proc
+
+    async def stop(self) -> None:
+        for proc in self.procs:
+            if proc.returncode is None:
+                proc.terminate()
+        await asyncio.gather(*(proc.wait() for proc in self.procs))
+
+
+@pytest.fixture
+async def serving(asterisk: sandbox.SandboxInstance, redis_server: LocalRedis,
+                  tmp_path: Path, engine: Engine) -> AsyncIterator[Serving]:
+    config = tmp_path / "hotline.yaml"
+    config.write_text(HOTLINE)
+    # Apart from the test engine's keys: the served engines activate this file.
+    prefix = f"{engine.settings.key_prefix}served:"
+    env = serve_env(asterisk, redis_server, prefix, config)
+    engine.calls.accepting = False  # the test's engine only places calls and watches
+    served = Serving(env, prefix)
+    yield served
+    await served.stop()
+    # Every caller the test left on the line goes.
+    await engine.ami.send_action({"Action": "Command", "Command": "channel request hangup all"},
+                                 check=False)
+
+
+@dataclass
+class Calls:
+    """One call in each state at the moment of the kill, by state."""
+
+    ids: dict[str, str] = field(default_factory=dict)
+    agent_of: dict[str, str] = field(default_factory=lambda: {
+        "talking": "2002", "ringing": "2003", "wrap-up": "2004"})
+
+
+async def engine_up(redis: Redis, prefix: str, name: str, timeout: float = 30,
+                    other_than: str = "") -> str:
+    """The lease id of the engine started as `name`, once it holds a lease."""
+    async def lease() -> list[str]:
+        return [i async for k in redis.scan_iter(f"{prefix}engine:{name}-*")
+                if (i := str(k).removeprefix(f"{prefix}engine:")) != other_than]
+    ids = await until(lease, timeout, f"engine {name} takes its lease")
+    return ids[0]
+
+
+async def place_every_state(engine: Engine, redis: Redis, prefix: str) -> Calls:
+    store = RoutingStore(redis, prefix)
+    calls = Calls()
+    now = time.time()
+    for agent_id in ("2002", "2003", "2004"):
+        await store.apply(agent_id, Move.LOG_IN, now)
+        await store.apply(agent_id, Move.GO_READY, now)
+    await store.apply("2005", Move.LOG_IN, now)  # logged in, not ready: callers wait
+
+    def place(state: str, caller: SimulatedCaller) -> Callable[[], object]:
+        async def go() -> None:
+            calls.ids[state] = await place_call(engine.originator, caller)
+        return go
+
+    # The wrap-up's call first: the agent talks 3 s, then wraps up for 8 s.
+    await place("wrap-up", SimulatedCaller(caller_number="13900000004", dialled_number="183",
+                                           stay=60))()
+    await place("talking", SimulatedCaller(caller_number="13900000002", dialled_number="180",
+                                           stay=60))()
+    await place("waiting", SimulatedCaller(caller_number="13900000005", dialled_number="184",
+                                           stay=90))()
+    # Menu callers press their keys only after the restart.
+    await place("menu", SimulatedCaller(caller_number="13900000001", dialled_number="10000",
+                                        keys="0", delay=14, stay=90))()
+    await place("pin", SimulatedCaller(caller_number="13900000006", dialled_number="185",
+                                       keys="4321#", delay=14, stay=90))()
+    await until(lambda: store.agent_state("2004"), 15, "agent 2004 wraps up",
+                holds=lambda s: s.value == "wrap_up")
+    await place("ringing", SimulatedCaller(caller_number="13900000003", dialled_number="181",
+                                           stay=90))()
+    await until(lambda: store.agent_state("2003"), 10, "agent 2003's phone rings",
+                holds=lambda s: s.value == "reserved")
+    await until(lambda: store.agent_state("2002"), 10, "agent 2002 talks",
+                holds=lambda s: s.value == "on_call")
+    # The PIN caller is in the middle of the PIN: the recording is muted.
+    log = CallLog(redis, prefix, time.time, 60)
+    await until(lambda: log.steps(calls.ids["pin"]), 10, "the PIN is being asked",
+                holds=lambda steps: any(s["command"] == "RECORDING MUTED" for s in steps))
+    return calls
+
+
+async def assert_everyone_recovers(engine: Engine, redis: Redis, prefix: str, calls: Calls,
+                                   killed: str, restarted_at: float) -> None:
+    log = CallLog(redis, prefix, time.time, 60)
+    store = RoutingStore(redis, prefix)
+    # Every caller in AGI hears the engine again within 5 s: an apology first.
+    for state in ("menu", "pin", "waiting"):
+        call_id = calls.ids[state]
+        await until(lambda c=call_id: log.steps(c), ADOPTION_S + restarted_at
+                            - time.time(), f"the {state} caller hears the engine again",
+                            holds=lambda steps: any("one-moment-please" in s["command"]
+                                                    for s in steps))
+        owner = await log.owner(call_id)
+        assert owner is not None and owner != killed, (state, owner)
+        if state == "pin":  # unmuted, then the PIN asked for again from its start
+            def after_sorry(steps: list[dict[str, str]]) -> list[str]:
+                commands = [s["command"] for s in steps]
+                sorry = next(n for n, c in enumerate(commands) if "one-moment-please" in c)
+                return commands[sorry + 1:sorry + 3]
+            await until(lambda c=call_id: log.steps(c), 2, "the PIN is asked for again",
+                        holds=lambda steps: after_sorry(steps) == ["RECORDING RESUMED",
+                                                                   "NOTE menu pin zh"])
+    # The wrap-up ends on time, though its timer was set by the engine that died.
+    wrap_ends = float((await store.agent("2004"))["since"]) + 8
+    await until(lambda: store.agent_state("2004"), max(1.0, wrap_ends - time.time()) + 1.5,
+                "agent 2004's wrap-up ends on time", holds=lambda s: s.value == "ready")
+    # The ring nobody answered ends: the agent is not left reserved, the caller waits
+    # at the head of their line again.
+    await until(lambda: store.agent_state("2003"), 20, "agent 2003 is no longer reserved",
+                holds=lambda s: s.value != "reserved")
+    ring_call = calls.ids["ringing"]
+    await until(lambda: store.call(ring_call), 10, "the unanswered caller waits again",
+                holds=lambda f: f.get("state") in ("waiting", "offered"))
+    # The menu callers end where they would have: their keys take them into line.
+    for state in ("menu", "pin"):
+        await until(lambda c=calls.ids[state]: store.call(c), 20,
+                    f"the {state} caller joins the line", holds=lambda f: f.get("queue"))
+    # Now agents are free for everyone waiting.
+    await store.apply("2005", Move.GO_READY, time.time())
+    for state in ("waiting", "menu", "pin"):
+        await until(lambda c=calls.ids[state]: store.call(c), 40,
+                    f"the {state} caller reaches agent 2005",
+                    holds=lambda f: f.get("agent") == "2005")
+    # The conversation held through the kill completes: record, statistics, agent.
+    talk = calls.ids["talking"]
+    await until(lambda: store.call(talk), 40, "the talking caller's conversation ends",
+                holds=lambda f: f.get("state") == "ended")
+    index = RecordingIndex(redis, prefix)
+    for state, call_id in calls.ids.items():
+        if state == "ringing":
+            continue  # still in line for a ready agent
+        await engine.ami.send_action({"Action": "Hangup", "Channel": (await log.record(
+            call_id))["channel"]}, check=False)
+    for state, call_id in calls.ids.items():
+        if state == "ringing":
+            continue
+        entry = await until(lambda c=call_id: index.entry(c), 20,
+                            f"the {state} call's recording is filed",
+                            holds=lambda e: "sha256" in e)
+        assert entry["call_id"] == call_id
+    # No agent stuck with a call that is gone.
+    for agent_id in ("2002", "2004", "2005"):
+        state = await until(lambda a=agent_id: store.agent_state(a), 15,
+                            f"agent {agent_id} is free",
+                            holds=lambda s: s.value in ("ready", "wrap_up", "not_ready"))
+        assert state.value != "reserved"
+
+
+async def test_a_killed_engine_is_restarted_and_takes_every_call_over(
+        serving: Serving, engine: Engine, redis: Redis) -> None:
+    prefix = serving.prefix
+    first = await serving.start("crash")
+    killed = await engine_up(redis, prefix, "crash")
+    calls = await place_every_state(engine, redis, prefix)
+
+    os.kill(first.pid, signal.SIGKILL)
+    await first.wait()
+    await serving.start("crash")
+    restarted_at = time.time()
+    await engine_up(redis, prefix, "crash", other_than=killed)  # a new lease, a new id
+    await assert_everyone_recovers(engine, redis, prefix, calls, killed, restarted_at)
+
+
+async def test_a_peer_adopts_the_calls_of_an_engine_killed_beside_it(
+        serving: Serving, engine: Engine, redis: Redis) -> None:
+    prefix = serving.prefix
+    # Only the doomed engine takes the calls: the peer starts once they are placed.
+    doomed = await serving.start("doomed")
+    killed = await engine_up(redis, prefix, "doomed")
+    calls = await place_every_state(engine, redis, prefix)
+    await serving.start("peer")
+    await engine_up(redis, prefix, "peer")
+
+    os.kill(doomed.pid, signal.SIGKILL)
+    killed_at = time.time()
+    await doomed.wait()
+    await assert_everyone_recovers(engine, redis, prefix, calls, killed, killed_at)

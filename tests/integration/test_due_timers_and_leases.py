@@ -1,0 +1,75 @@
+"""Timers and leases on a real redis-server: a due timer runs once across engines and
+again after the engine that took it died; a lapsed lease is seen by its peers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from redis.asyncio import Redis
+
+from hotline.runtime.due_timers import RETRY_AFTER_MS, DueTimers
+from hotline.runtime.lease import LEASE_MS, EngineLease
+from hotline.runtime.supervisor import Supervisor
+
+pytestmark = pytest.mark.redis
+
+
+async def test_a_due_timer_runs_exactly_once_across_two_engines(redis: Redis) -> None:
+    now = [1000.0]
+    ran: list[tuple[str, str]] = []
+    engines = [DueTimers(redis, "timers-once:", lambda: now[0], Supervisor()) for _ in "ab"]
+    for name, timers in zip("ab", engines, strict=True):
+        async def handler(argument: str, name: str = name) -> None:
+            ran.append((name, argument))
+        timers.on("wrap_up_ends", handler)
+    await engines[0].at("wrap_up_ends", "1001|call-1", 1005.0)
+    assert await engines[1].run_due() == 0  # not due yet
+    now[0] = 1005.0
+    await asyncio.gather(*(timers.run_due() for timers in engines))
+    assert [argument for _, argument in ran] == ["1001|call-1"]
+    assert await engines[0].pending() == {}
+
+
+async def test_a_timer_taken_by_an_engine_that_died_runs_again_later(redis: Redis) -> None:
+    now = [1000.0]
+    dying = DueTimers(redis, "timers-retry:", lambda: now[0], Supervisor())
+    survivor = DueTimers(redis, "timers-retry:", lambda: now[0], Supervisor())
+
+    async def dies(argument: str) -> None:
+        raise RuntimeError("killed mid-timer")
+    ran: list[str] = []
+
+    async def runs(argument: str) -> None:
+        ran.append(argument)
+    dying.on("wrap_up_ends", dies)
+    survivor.on("wrap_up_ends", runs)
+    await dying.at("wrap_up_ends", "1001|call-1", 1000.0)
+    await dying.run_due()
+    assert await survivor.run_due() == 0 and ran == []  # taken: not run twice at once
+    now[0] += RETRY_AFTER_MS / 1000
+    assert await survivor.run_due() == 1 and ran == ["1001|call-1"]
+    assert await survivor.pending() == {}
+
+
+async def test_a_lapsed_lease_is_seen_by_peers_and_by_its_holder(redis: Redis) -> None:
+    clock = lambda: int(time.time() * 1000)  # noqa: E731
+    frozen = EngineLease(redis, "leases:", "engine", clock)
+    peer = EngineLease(redis, "leases:", "engine", clock)
+    assert frozen.instance_id != peer.instance_id  # same name, never the same id
+    await frozen.take()
+    await peer.take()
+    assert not await peer.is_dead(frozen.instance_id)
+    assert await peer.lapsed_peers() == []
+    for _ in range(4):  # the peer renews; the frozen engine misses its renewals
+        await asyncio.sleep(LEASE_MS / 4000 + 0.1)
+        assert await peer.renew()
+    assert await peer.is_dead(frozen.instance_id)
+    assert await peer.lapsed_peers() == [frozen.instance_id]
+    assert not await frozen.renew()  # it wakes up: told that its calls are gone
+    old = frozen.start_over()
+    await frozen.take()
+    assert frozen.instance_id != old and not await peer.is_dead(frozen.instance_id)
+    await peer.forget(old)
+    assert await peer.lapsed_peers() == []
