@@ -86,13 +86,14 @@ class Adoption:
             self._redis_down = False
 
     async def _lease_lost(self) -> None:
-        dropped = self.sessions.let_go()
-        old = self.lease.start_over()
+        # The same id again: a call no peer took over is still ours (its owner says
+        # so), and each one a peer took is the peer's alone.
         await self.lease.take()
+        dropped = await self.sessions.let_go_of_taken()
         log.error("this engine's lease %s had lapsed (frozen, or cut off from Redis too "
-                  "long): %d call(s) let go to whoever adopts them; going on as %s",
-                  old, dropped, self.lease.instance_id)
-        await self.adopt(f"lease {old} lapsed")
+                  "long): %d call(s) taken over by peers were let go", self.lease.instance_id,
+                  dropped)
+        await self.adopt("own lease lapsed")
 
     async def adopt(self, why: str) -> int | None:
         """Take over every caller in AGI whose engine is gone; returns how many, or None

@@ -7,7 +7,8 @@ Redis the caller still reaches a person; steps that could not be journalled duri
 outage are written whole once Redis answers again.
 
 A call whose owner died is taken over (`hotline.calls.adoption`, or here when it comes
-back into AGI); an engine that lost its lease lets its calls go without a word.
+back into AGI); an engine that lost its lease lets the calls a peer took go without a
+word.
 """
 
 from __future__ import annotations
@@ -108,14 +109,21 @@ class CallSessions:
         for session in self.sessions.values():
             session.cut_off = True
 
-    def let_go(self) -> int:
-        """This engine lost its lease: every call may be a peer's by now. The sessions
-        end without a word to Asterisk or to the call records; returns how many."""
-        for session in self.sessions.values():
+    async def let_go_of_taken(self) -> int:
+        """This engine's lease had lapsed: peers may have taken some calls over. Those
+        sessions end without a word to Asterisk or to the call records (the peer's
+        Redirect ends them on the channel too); the others go on. Returns how many
+        were let go."""
+        let_go = 0
+        for session in list(self.sessions.values()):
+            owner = await self.call_log.owner(session.line.call.call_id)
+            if owner == self.lease.instance_id:
+                continue
             session.let_go = True
+            let_go += 1
             if session.task is not None:
                 session.task.cancel()
-        return len(self.sessions)
+        return let_go
 
     async def stop(self, grace: float) -> None:
         """Stop taking calls; let menus finish briefly, then send callers to a person."""

@@ -51,7 +51,7 @@ class EngineLease:
         return f"{self.prefix}engines"  # every engine seen lately, by its last renewal
 
     async def take(self) -> None:
-        """Hold a lease under this engine's id (at start, and after losing one)."""
+        """Hold a lease under this engine's id (at start, and after it lapsed)."""
         now = self.clock_ms()
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.set(self.key(self.instance_id), str(now), px=LEASE_MS)
@@ -66,11 +66,6 @@ class EngineLease:
             pipe.zadd(self.known_key, {self.instance_id: self.clock_ms()}, xx=True)
             renewed, _ = await pipe.execute()
         return bool(renewed)
-
-    def start_over(self) -> str:
-        """A new id after a lost lease; returns the old one."""
-        old, self.instance_id = self.instance_id, new_instance_id(self.name)
-        return old
 
     async def alive(self, instance_ids: Iterable[str]) -> set[str]:
         """Those of `instance_ids` whose lease holds (this engine's own included)."""
