@@ -66,7 +66,7 @@ async def test_serve_answers_calls_reloads_on_sighup_and_stops_on_sigterm(
         journal = await call_log.steps(call_id)
         assert journal[0]["command"].startswith("RECORDING STARTED /srv/hotline/")
         steps = [s for s in journal if not s["command"].startswith(("RECORDING", "NOTE"))]
-        assert [s["command"] for s in journal if s["command"].startswith("NOTE")][0] == \
+        assert next(s["command"] for s in journal if s["command"].startswith("NOTE")) == \
             "NOTE menu main zh"  # where an engine taking the call over would resume
         assert record["instance"].startswith("serve-under-test-")  # and this start's part
         assert steps[0]["command"].startswith("GET DATA /srv/hotline/")
