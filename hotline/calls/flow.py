@@ -6,6 +6,7 @@ Returns the call's outcome in words for the call record.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
@@ -108,22 +109,22 @@ class CallFlow:
             self.queues.store.call(call.call_id))
         journal = [step["command"] for step in steps]
         at = resume_at(record.get("entry", ""), routed.get("state", ""), journal)
+        log.info("call %s resumed: %s %s", call.call_id, at.how, at.node)
+        if at.how is Resume.FINISHED:  # nothing more to hear: no apology
+            await line.hang_up()
+            return "the conversation with the agent is over"
         config = self.live.config
         await line.play(self.prompts.path(config, RESUMED_PROMPT, at.language or
                                           config.languages.default)
                         if RESUMED_PROMPT in config.prompts else RESUMED_SOUND)
         if at.muted:  # a secret was half-typed when the engine died: it is asked again
             await line.mute_recording(False)
-        log.info("call %s resumed: %s %s", call.call_id, at.how, at.node)
         match at.how:
-            case Resume.FEATURE_CODE:
+            case Resume.FEATURE_CODE:  # the agent dials it again
                 await line.hang_up()
                 return "feature code cut short by an engine that died"
             case Resume.SURVEY:
                 return await self._survey(line, at.about)
-            case Resume.FINISHED:
-                await line.hang_up()
-                return "the conversation with the agent is over"
         caller = Caller(language=at.language or config.languages.default,
                         tier=routed.get("tier") or await self.tier_of(call.caller_number),
                         recording=any(c.startswith("RECORDING STARTED ") for c in journal))
@@ -182,14 +183,16 @@ class CallFlow:
                                 lambda: dt.datetime.fromtimestamp(self.clock(), dt.UTC),
                                 comment_path=lambda call_id: f"{self.recordings_dir}/"
                                 f"{comments}/{call_id}")
-        try:
+        # A customer who hangs up mid-survey has answered what they answered. A session
+        # cancelled (the engine stopping, or a peer that took the call over and asks
+        # again) stores nothing: the survey has one outcome.
+        with contextlib.suppress(CallGone):
             await run_menu(line, self.live, config.sampling.survey, caller, services)
-        finally:
-            key = caller.values.get(f"key:{config.sampling.survey}", "")
-            grade = int(key) if key in {"1", "2", "3", "4", "5"} else None
-            comment = caller.values.get("comment")
-            await self.surveys.answered(about, grade, comment and (
-                f"{comments}/{comment.rsplit('/', 1)[1]}.wav"))
+        key = caller.values.get(f"key:{config.sampling.survey}", "")
+        grade = int(key) if key in {"1", "2", "3", "4", "5"} else None
+        comment = caller.values.get("comment")
+        await self.surveys.answered(about, grade, comment and (
+            f"{comments}/{comment.rsplit('/', 1)[1]}.wav"))
         return f"survey about {about}: grade {grade if grade is not None else 'none'}"
 
     async def tier_of(self, number: str) -> str:
