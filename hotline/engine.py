@@ -51,10 +51,13 @@ from pbx.events import (
     DeviceStateChanged,
     DialEnded,
     HangupRequested,
+    OriginateAnswered,
     OriginateFailed,
     PbxEvent,
+    ShutdownHangup,
 )
 from pbx.originate import AmiOriginator
+from pbx.ports import ASTERISK_SHUT_DOWN
 from quality.recording_index import RecordingIndex
 from quality.survey_jobs import SurveyJobs
 from routing.store import RoutingStore
@@ -96,7 +99,8 @@ class Engine:
                              supervisor=self.supervisor,
                              on_served=self.surveys.served_call_ended, stats=self.stats,
                              dial_strings_set=lambda: self.phones.dial_strings_ready,
-                             timers=self.timers)
+                             timers=self.timers,
+                             recordings_dir=settings.recordings_dir_asterisk)
         self.billing = Billing(redis, settings.key_prefix, settings.secret_for("billing"),
                                clock)
         self.recordings = RecordingIndex(redis, settings.key_prefix)
@@ -114,7 +118,7 @@ class Engine:
         self.calls = CallSessions(self.agi, self.call_log, self.menu, to_person,
                                   self.lease, self.supervisor)
         self.adoption = Adoption(self.ami, self.call_log, self.calls, self.lease,
-                                 self.supervisor, peers_gone=(
+                                 self.supervisor, leftovers=(
                                      self.queues.reconciler.run,
                                      lambda: self.keeper.sweep_after_connect(self.ami)))
         self.listeners: list[Callable[[PbxEvent], None]] = []
@@ -124,6 +128,7 @@ class Engine:
         Raises ConfigError when there is no valid config to serve from."""
         await self.live.start(watch=self._watch_config)
         await self.lease.take()
+        await self.lease.end_dead_neighbours()  # adopted at the AMI login below
         self.adoption.start()
         self.timers.start()
         self.queues.start()
@@ -165,6 +170,9 @@ class Engine:
                 spawn(self.keeper.hung_up(call_id, channel), "filing a recording", call_id)
             case DeviceStateChanged(device=device, state=state):
                 spawn(self.desk.device_changed(device, state), f"presence of {device}")
+            case ShutdownHangup(channel=channel):
+                # Before its Hangup: the caller's session knows they did not hang up.
+                self.agi.channel_gone(channel, ASTERISK_SHUT_DOWN)
             case HangupRequested(channel=channel, cause=cause):
                 self.queues.outcomes.causes.note(channel, cause)
             case DialEnded(channel=channel, call_id=call_id, destination=leg, status=status):
@@ -173,6 +181,10 @@ class Engine:
             case OriginateFailed(channel_id=channel_id, reason=reason):
                 spawn(self._originate_failed(channel_id, reason), "a call not answered",
                       channel_id)
+            case OriginateAnswered(channel_id=channel_id, channel=channel):
+                # perhaps a customer taking their queue callback: their leg is recorded
+                spawn(self.keeper.callback_answered(channel_id, channel),
+                      "a callback answered", channel_id)
             case AmiLost(reason=reason):
                 self.phones.connection_lost()
                 self.calls.asterisk_lost()

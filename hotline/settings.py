@@ -141,8 +141,12 @@ ENVIRONMENT: tuple[EnvSetting, ...] = (
                "\"Pointing the engine at an existing Asterisk\"."),
     EnvSetting("HOTLINE_AMI_SECRET", "ami.secret", "That user's `secret`."),
     EnvSetting("HOTLINE_REDIS_URL", "redis_url",
-               "The Redis that holds all state, `redis://[:PASSWORD@]HOST:PORT/DB`. Run it "
-               "with `appendonly yes`, or a crash loses balances, top-ups and survey jobs."),
+               "The Redis that holds all state, `redis://[:PASSWORD@]HOST:PORT/DB`, or its "
+               "Sentinels: `redis+sentinel://[:PASSWORD@]HOST:PORT[,HOST:PORT...]/MASTER/DB` "
+               "(MASTER: the name in `sentinel monitor`; PASSWORD: the master's; add "
+               "`?sentinel_password=...` when the Sentinels have a `requirepass` of their "
+               "own). Run it with `appendonly yes`, or a crash loses balances, top-ups and "
+               "survey jobs."),
     EnvSetting("HOTLINE_KEY_PREFIX", "key_prefix",
                "The start of every Redis key, so that several hotlines share one Redis."),
     EnvSetting("HOTLINE_CONFIG", "config_path",

@@ -54,6 +54,15 @@ class DeviceStateChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class ShutdownHangup:
+    """Asterisk is shutting down (a stop or a restart) and hangs this channel up: the
+    caller did not choose to go. Comes before the channel's Hangup."""
+
+    channel: str
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class HangupRequested:
     """A channel is asked to hang up, with the cause: for an agent's leg it comes just
     before the DialEnd, and tells a phone that refused the call (488: cause 58) from one
@@ -89,6 +98,14 @@ class OriginateFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class OriginateAnswered:
+    """An Originate whose far end answered: the new channel runs its dialplan now."""
+
+    channel_id: str
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
 class AmiConnected:
     """Logged in to AMI (first time or after a reconnect); state may need a resync."""
 
@@ -108,8 +125,10 @@ PbxEvent = (
     | DeviceStateChanged
     | DialEnded
     | HangupRequested
+    | ShutdownHangup
     | UserEventReceived
     | OriginateFailed
+    | OriginateAnswered
     | AmiConnected
     | AmiLost
 )
@@ -181,6 +200,28 @@ def _user_event(msg: Message) -> UserEventReceived:
     )
 
 
+# A soft hangup's cause is a set of flags; this one is Asterisk's AST_SOFTHANGUP_SHUTDOWN.
+_SOFTHANGUP_SHUTDOWN = 0x04
+
+
+def _soft_hangup(msg: Message) -> ShutdownHangup | None:
+    cause = msg.get("Cause", "")
+    if cause.isdigit() and int(cause) & _SOFTHANGUP_SHUTDOWN:
+        return ShutdownHangup(channel=msg.get("Channel", ""), call_id=msg.get("Uniqueid", ""))
+    return None
+
+
+def _originate_response(msg: Message) -> OriginateFailed | OriginateAnswered | None:
+    match msg.get("Response"):
+        case "Failure":
+            return OriginateFailed(channel_id=msg.get("Uniqueid", ""),
+                                   reason=msg.get("Reason", ""))
+        case "Success":
+            return OriginateAnswered(channel_id=msg.get("Uniqueid", ""),
+                                     channel=msg.get("Channel", ""))
+    return None
+
+
 _TRANSLATORS: dict[str, Callable[[Message], PbxEvent | None]] = {
     "AsyncAGIStart": _call_arrived,
     "AsyncAGIExec": _agi_exec,
@@ -189,15 +230,14 @@ _TRANSLATORS: dict[str, Callable[[Message], PbxEvent | None]] = {
     "HangupRequest": lambda m: HangupRequested(
         channel=m.get("Channel", ""),
         cause=int(m["Cause"]) if m.get("Cause", "").isdigit() else 0),
+    "SoftHangupRequest": _soft_hangup,
     "DeviceStateChange": lambda m: DeviceStateChanged(
         device=m.get("Device", ""), state=m.get("State", "")),
     "DialEnd": lambda m: DialEnded(
         channel=m.get("Channel", ""), call_id=m.get("Uniqueid", ""),
         destination=m.get("DestChannel", ""), status=m.get("DialStatus", "")),
     "UserEvent": _user_event,
-    "OriginateResponse": lambda m: OriginateFailed(
-        channel_id=m.get("Uniqueid", ""), reason=m.get("Reason", "")) if m.get(
-        "Response") == "Failure" else None,
+    "OriginateResponse": _originate_response,
 }
 
 

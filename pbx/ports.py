@@ -18,6 +18,15 @@ class CallGone(Exception):
     """The caller is no longer reachable: hung up, sent on by the engine, or the
     engine lost Asterisk. Whatever was pending for the call will not happen."""
 
+    @property
+    def asterisk_shut_down(self) -> bool:
+        """Cut off by Asterisk shutting down (a restart), not by the caller."""
+        return str(self) == ASTERISK_SHUT_DOWN
+
+
+# Why a call is gone when Asterisk hangs it up because it is shutting down.
+ASTERISK_SHUT_DOWN = "cut off: Asterisk shut down"
+
 
 @dataclass(frozen=True, slots=True)
 class Call:

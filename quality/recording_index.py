@@ -1,5 +1,10 @@
-"""The recording index in Redis: one hash per call, a time-ordered set of indexed calls,
-the calls still being recorded (for the sweep after a restart), and the alarm counter."""
+"""The recording index in Redis: one hash per recording, a time-ordered set of indexed
+recordings, the ones still being recorded (for the sweep after a restart), and the alarm
+counter.
+
+A call's recording is indexed under the call's id. The customer's leg of a queue
+callback is a recording of its own (`callback_recording_id`), whose entry names the
+call (`call_id`) and is listed with the call's (`recordings_of`)."""
 
 from __future__ import annotations
 
@@ -9,7 +14,21 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
-from quality.recordings import RecordingFacts
+from quality.recordings import CALLBACK_LEG, RecordingFacts
+
+# A customer answered a queue callback: its recording is expected, once, by whichever
+# engine hears it first, and never again after it was indexed. A call flagged already
+# (a complaint while the caller waited) keeps this recording too.
+_CALLBACK_ANSWERED = """
+if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
+if redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1]) == 0 then return 0 end
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('HSET', KEYS[4], 'call_id', ARGV[3], 'recording', ARGV[1], 'leg', ARGV[4],
+           'channel', ARGV[5], 'source', ARGV[6], 'answered', ARGV[2])
+local flagged = redis.call('HGET', KEYS[5], 'flagged')
+if flagged then redis.call('HSET', KEYS[4], 'flagged', flagged) end
+return 1
+"""
 
 
 class RecordingIndex:
@@ -17,11 +36,46 @@ class RecordingIndex:
         self.redis = redis
         self.base = f"{prefix}{{quality}}"
         self.alarms_key = f"{self.base}:alarms:bad_recording"
-        self.indexed_key = f"{self.base}:recordings"  # call id -> ended (ms)
-        self.pending_key = f"{self.base}:recordings:pending"  # call id -> started (ms)
+        # Recording ids (a call's id, or its callback leg's) -> ended, or started (ms).
+        self.indexed_key = f"{self.base}:recordings"
+        self.pending_key = f"{self.base}:recordings:pending"
+        self._callback_answered = redis.register_script(_CALLBACK_ANSWERED)
 
     def key(self, call_id: str) -> str:
         return f"{self.base}:recording:{call_id}"
+
+    def callbacks_key(self, call_id: str) -> str:
+        """The ids of the recordings of a call's callback legs."""
+        return f"{self.base}:recording:{call_id}:callbacks"
+
+    async def callback_answered(self, call_id: str, recording_id: str, at_ms: int,
+                                channel: str, source: str) -> bool:
+        """The customer answered the callback of `call_id` on `channel`: its recording
+        `recording_id`, written by Asterisk into `source`, is expected from `at_ms` on.
+        False when it was noted already (by another engine that heard it too)."""
+        return bool(await self._callback_answered(
+            keys=[self.pending_key, self.indexed_key, self.callbacks_key(call_id),
+                  self.key(recording_id), self.key(call_id)],
+            args=[recording_id, at_ms, call_id, CALLBACK_LEG, channel, source]))
+
+    async def callbacks(self, call_id: str) -> list[str]:
+        """The recordings of the call's callback legs, under way or indexed."""
+        ids = await self.redis.smembers(self.callbacks_key(call_id))
+        return sorted(i for i in ids if isinstance(i, str))
+
+    async def callback_recorded_on(self, call_id: str, channel: str) -> str | None:
+        """The recording under way of the call's callback leg on `channel`, if any."""
+        for recording_id in await self.callbacks(call_id):
+            if await self.redis.hget(self.key(recording_id), "channel") == channel and \
+                    await self.is_pending(recording_id):
+                return recording_id
+        return None
+
+    async def recordings_of(self, call_id: str) -> list[dict[str, str]]:
+        """Everything recorded of one call, as a supervisor reviews it: the call's own
+        recording, then its callback legs' (each entry as `entry` gives it)."""
+        entries = [await self.entry(i) for i in [call_id, *await self.callbacks(call_id)]]
+        return [e for e in entries if e]
 
     async def started(self, call_id: str, at_ms: int) -> None:
         await self.redis.zadd(self.pending_key, {call_id: at_ms}, nx=True)
@@ -65,21 +119,26 @@ class RecordingIndex:
         return [i for i in ids if isinstance(i, str)]
 
     async def flag(self, call_id: str, reason: str) -> bool:
-        """Keep a recording past retention (a complaint, a dispute); False when the
-        call has no recording, finished or under way."""
-        if not await self.redis.exists(self.key(call_id)) and \
-                await self.redis.zscore(self.pending_key, call_id) is None:
-            return False
-        await self.redis.hset(self.key(call_id), "flagged", reason or "flagged")
-        return True
+        """Keep a call's recordings past retention (a complaint, a dispute): its own and
+        its callback legs'; False when the call has no recording, finished or under
+        way."""
+        ids = [i for i in [call_id, *await self.callbacks(call_id)]
+               if await self.redis.exists(self.key(i)) or await self.is_pending(i)]
+        for recording_id in ids:
+            await self.redis.hset(self.key(recording_id), "flagged", reason or "flagged")
+        return bool(ids)
 
     async def unflag(self, call_id: str) -> None:
-        await self.redis.hdel(self.key(call_id), "flagged")
+        for recording_id in [call_id, *await self.callbacks(call_id)]:
+            await self.redis.hdel(self.key(recording_id), "flagged")
 
-    async def forget(self, call_id: str) -> None:
+    async def forget(self, recording_id: str) -> None:
+        call_id = await self.redis.hget(self.key(recording_id), "call_id")
         async with self.redis.pipeline(transaction=True) as tx:
-            tx.delete(self.key(call_id))
-            tx.zrem(self.indexed_key, call_id)
+            tx.delete(self.key(recording_id))
+            tx.zrem(self.indexed_key, recording_id)
+            if isinstance(call_id, str) and call_id != recording_id:  # a callback leg's
+                tx.srem(self.callbacks_key(call_id), recording_id)
             await tx.execute()
 
     async def alarms(self) -> int:

@@ -7,6 +7,7 @@ hangup, and a missing, empty or short one raises an alarm and a counter.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import re
@@ -21,6 +22,7 @@ HEADER_BYTES = 44  # a WAV with no audio at all
 # caller says, channel 2 what the caller hears (prompts, the agent).
 STEREO_RATE = 8000
 SELF_SERVICE = "self-service"  # the folder of calls that no queue took
+CALLBACK_LEG = "callback"  # the index's `leg` of a customer's queue callback recording
 _CHUNK = 1 << 20
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -36,6 +38,21 @@ class RecordingFacts:
 def recording_options(fmt: str) -> tuple[str, str]:
     """The file extension and MixMonitor options of a recording format."""
     return (".raw", "D") if fmt == "stereo" else (".wav", "")
+
+
+def recording_source(directory: str, now: float, name: str, fmt: str) -> tuple[str, str]:
+    """Where Asterisk writes the recording `name` that starts at `now` (epoch seconds),
+    in the folder of its day under `directory`, and MixMonitor's options for `fmt`."""
+    day = dt.datetime.fromtimestamp(now, dt.UTC).date().isoformat()
+    extension, options = recording_options(fmt)
+    return f"{directory}/{day}/{name}{extension}", options
+
+
+def callback_recording_id(call_id: str, attempt: int) -> str:
+    """The recording of the customer's leg of a queue callback (the call's `attempt`th
+    callback): a file and an index entry of its own, linked to the call, and filed
+    beside the call's recording."""
+    return f"{call_id}-{CALLBACK_LEG}-{attempt}"
 
 
 def filed_path(day: str, queue: str, call_id: str) -> str:

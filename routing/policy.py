@@ -170,6 +170,13 @@ def wrap_up_ends(call_ended_at: float, wrap_up: float | None) -> float:
 SETTLED = 5.0
 
 
+def call_back_when_cut_off(number: str) -> bool:
+    """Whether a waiting caller whom Asterisk cut off (shutting down for a restart) keeps
+    their place, to be called back when an agent is free: when there is a number to call.
+    A withheld or garbled number cannot be called, and the caller counts as abandoned."""
+    return 3 <= len(number) <= 20 and number.lstrip("+").isdigit()
+
+
 def is_ghost(channel: str, since: float, live: Collection[str], read_at: float) -> bool:
     """A waiting caller or a call an agent is busy with whose channel Asterisk no longer
     has (it hung up while no engine heard it). A caller kept in line for a callback has

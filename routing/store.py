@@ -86,6 +86,15 @@ class RoutingStore:
         await self.redis.hset(self.keys.call(call_id), mapping={"callback": number,
                                                                  "channel": ""})
 
+    async def next_callback(self, call_id: str) -> int:
+        """The number of the callback about to be placed: 1 for the call's first."""
+        return int(await self.redis.hincrby(self.keys.call(call_id), "callbacks_placed", 1))
+
+    async def callback_placed(self, call_id: str, recording: str) -> None:
+        """A callback is ringing the customer. `recording`: the file (as Asterisk sees
+        it) their leg is recorded into from the moment they answer; "" for none."""
+        await self.redis.hset(self.keys.call(call_id), "callback_recording", recording)
+
     async def callback_missed(self, call_id: str) -> int:
         """How many callbacks this caller has now missed."""
         return int(await self.redis.hincrby(self.keys.call(call_id), "callback_tries", 1))

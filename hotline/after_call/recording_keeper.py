@@ -1,6 +1,11 @@
 """Each call's recording after the hangup: filed by day and queue, checked against the
 call's length, indexed; after a restart, the calls whose recording was never indexed are
 swept up; recordings past their age are deleted unless flagged.
+
+The customer's leg of a queue callback is recorded from the moment they answer (the
+dialplan starts it) and filed the same way at the leg's hangup: a recording of its own,
+beside the call's, indexed with the call's id. A callback nobody answered recorded
+nothing and is expected to have nothing.
 """
 
 from __future__ import annotations
@@ -9,8 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath
 
 from redis.exceptions import RedisError
 
@@ -22,6 +26,7 @@ from hotline.settings import Settings
 from pbx.ami import AmiConnection, AmiError
 from quality.recording_index import RecordingIndex
 from quality.recordings import (
+    CALLBACK_LEG,
     RecordingFacts,
     file_away,
     filed_path,
@@ -62,10 +67,15 @@ class RecordingKeeper:
             owner = await self.call_log.owner(call_id)
             if owner is None or not await self._ours(call_id, owner):
                 return  # a live peer's, or not a hotline call at all
+            leg = await self.index.callback_recorded_on(call_id, channel)
+            if leg is not None:  # the customer's callback leg ended
+                await self.file_callback(leg, int(self.clock() * 1000), settle)
+                return
             record = await self.call_log.record(call_id)
             if record.get("channel") != channel:
-                # Not the caller's channel: a customer's callback leg ending, or an event
-                # forged in a caller ID. The caller's own hangup files the recording.
+                # Not the caller's channel: a callback leg that recorded nothing (never
+                # answered), or an event forged in a caller ID. The caller's own hangup
+                # files the recording.
                 return
             if "sha256" in await self.index.entry(call_id):
                 return  # indexed at the caller's hangup; this is their callback ending
@@ -76,6 +86,24 @@ class RecordingKeeper:
             await self.file(call_id, int(self.clock() * 1000), settle)
         except (RedisError, KeyError, ValueError) as exc:
             log.error("call %s: recording not indexed: %s", call_id, exc)
+
+    async def callback_answered(self, call_id: str, channel: str) -> None:
+        """An Originate was answered on `channel`: when it is the callback of a customer
+        kept in line, the dialplan records their leg from now on, into the file named
+        when it was placed, and the recording is expected at the leg's hangup."""
+        try:
+            routed = await self.routing.call(call_id)
+            source = routed.get("callback_recording", "")
+            # Connected already, when the agent's answer was handled first.
+            if not routed.get("callback") or not source or \
+                    routed.get("state") not in ("offered", "connected"):
+                return  # a survey, a simulated caller, or a callback not recorded
+            if await self.index.callback_answered(call_id, PurePosixPath(source).stem,
+                                                  int(self.clock() * 1000), channel, source):
+                log.info("call %s: callback answered on %s, recorded into %s", call_id,
+                         channel, source)
+        except RedisError as exc:
+            log.error("call %s: callback recording not expected: %s", call_id, exc)
 
     async def _ours(self, call_id: str, owner: str | None) -> bool:
         """This engine's to file: its own, or taken over from an engine that died (by
@@ -99,17 +127,27 @@ class RecordingKeeper:
         """After a restart: index the recordings of calls that ended while no engine
         was there to do it. Calls still up are indexed at their own hangup."""
         live, swept = set(live_call_ids), 0
-        for call_id in await self.index.pending(int(self.clock() * 1000)):
+        for recording_id in await self.index.pending(int(self.clock() * 1000)):
+            under_way = await self.index.entry(recording_id)
+            leg = under_way.get("leg") == CALLBACK_LEG
+            call_id = under_way["call_id"] if leg else recording_id
+            # A callback leg's channel carries the call's id.
             if call_id in live or not await self._ours(call_id,
                                                        await self.call_log.owner(call_id)):
                 continue
-            record = await self.call_log.record(call_id)
             try:
-                await self.file(call_id, int(record.get("ended") or record["started"]), 0.0)
+                if leg:  # when its leg hung up is not known: only missing or empty tell
+                    await self.file_callback(recording_id, None, 0.0)
+                else:
+                    record = await self.call_log.record(call_id)
+                    await self.file(call_id, int(record.get("ended") or record["started"]),
+                                    0.0)
                 swept += 1
             except (KeyError, ValueError) as exc:  # its call record expired long ago
-                log.error("call %s: recording cannot be indexed any more (%s)", call_id, exc)
-                await self.index.drop_pending(call_id)
+                log.error("recording %s cannot be indexed any more (%s)", recording_id, exc)
+                await self.index.drop_pending(recording_id)
+                if leg:  # nor listed with its call
+                    await self.index.forget(recording_id)
         if swept:
             log.warning("indexed %d recording(s) left over from before the restart", swept)
         return swept
@@ -121,46 +159,85 @@ class RecordingKeeper:
                        None)
         if started is None:
             if await self.index.is_pending(call_id):  # expected, and never started
-                await self._store(call_id, routed, hung_up_ms, None, steps, 0, "",
+                await self._store(call_id, routed, hung_up_ms, None,
+                                  mute_spans(steps, 0, hung_up_ms), "",
                                   ["the recording did not start"])
             return
+        started_at = int(started["at"])
+        facts, target, issues = await self._file_away(
+            call_id, started["command"].split(" ", 2)[2], routed.get("queue", ""),
+            hung_up_ms - started_at, settle)
+        await self._store(call_id, routed, hung_up_ms, facts,
+                          mute_spans(steps, started_at, hung_up_ms), target, issues)
+
+    async def file_callback(self, recording_id: str, hung_up_ms: int | None,
+                            settle: float) -> None:
+        """File and index the recording of a customer's callback leg, which hung up at
+        `hung_up_ms` (None: not known, after a restart). No PIN is typed on that leg:
+        nothing in it is muted."""
+        under_way = await self.index.entry(recording_id)
+        call_id, answered = under_way["call_id"], int(under_way["answered"])
+        routed = await self.routing.call(call_id)
+        facts, target, issues = await self._file_away(
+            recording_id, under_way["source"], routed.get("queue", ""),
+            None if hung_up_ms is None else hung_up_ms - answered, settle)
+        if hung_up_ms is None:
+            hung_up_ms = answered + int((facts.duration if facts else 0.0) * 1000)
+        # The call record may be the leg's by now (back in AGI after the ring, it is
+        # opened again): the number the call came in on is the call's entry's.
+        dialled = (await self.index.entry(call_id)).get("dialled_number")
+        await self._store(call_id, routed, hung_up_ms, facts, [], target, issues,
+                          recording_id=recording_id, started=str(answered),
+                          caller_number=routed["callback"],
+                          outcome=f"called back on {routed['callback']}",
+                          **({"dialled_number": dialled} if dialled else {}))
+
+    async def _file_away(self, recording_id: str, source: str, queue: str,
+                         recorded_ms: int | None, settle: float
+                         ) -> tuple[RecordingFacts | None, str, list[str]]:
+        """Move the closed file Asterisk wrote into `source` to its filed place and check
+        it against how long it was recorded for (`recorded_ms`; None: only that it
+        is there and not empty). Returns what the file is, where, and what is wrong."""
         await asyncio.sleep(settle)
-        relative = Path(started["command"].split(" ", 2)[2]).relative_to(
-            self.settings.recordings_dir_asterisk)
+        relative = Path(source).relative_to(self.settings.recordings_dir_asterisk)
         root = Path(self.settings.recordings_dir)
-        target = root / filed_path(relative.parts[0], routed.get("queue", ""), call_id)
+        target = root / filed_path(relative.parts[0], queue, recording_id)
         try:
             facts = await asyncio.to_thread(file_away, root / relative, target)
         except OSError as exc:
-            log.error("call %s: recording could not be filed at %s: %s", call_id, target, exc)
+            log.error("recording %s could not be filed at %s: %s", recording_id, target, exc)
             facts = None
         # Measured from when the recording started, not from when the call arrived:
         # the time before MixMonitor answered is not the recording's to cover.
-        issues = problems(facts, (hung_up_ms - int(started["at"])) / 1000)
-        await self._store(call_id, routed, hung_up_ms, facts, steps, int(started["at"]),
-                          str(target), issues)
+        return facts, str(target), problems(facts, (recorded_ms or 0) / 1000)
 
     async def _store(self, call_id: str, routed: dict[str, str], hung_up_ms: int,
-                     facts: RecordingFacts | None, steps: list[dict[str, Any]],
-                     started_at: int, target: str, issues: list[str]) -> None:
+                     facts: RecordingFacts | None, mutes: list[tuple[float, float]],
+                     target: str, issues: list[str], *, recording_id: str | None = None,
+                     started: str | None = None, **instead: str) -> None:
+        """Index a recording of `call_id`: the call's own, or (`recording_id`) its
+        callback leg's, which `started` when the customer answered; `instead`: details
+        that are the leg's own."""
         record = await self.call_log.record(call_id)
         outcome = record.get("outcome", "")
-        await self.index.store(call_id, {
+        # The engine takes the call the moment Asterisk answers it.
+        began = record["started"] if started is None else started
+        await self.index.store(recording_id or call_id, {
             "call_id": call_id, "caller_number": record["caller_number"],
             "dialled_number": record["dialled_number"],
             "vip_tier": routed.get("tier", "normal"),
             "menu_path": routed.get("menu_path") or outcome.partition("(menu: ")[2].rstrip(")"),
             "queue": routed.get("queue", ""), "agent": routed.get("agent", ""),
-            # The engine takes the call the moment Asterisk answers it.
-            "started": record["started"], "answered": record["started"],
-            "ended": str(hung_up_ms), "outcome": outcome},
-            facts, mute_spans(steps, started_at, hung_up_ms), issues)
+            "started": began, "answered": began, "ended": str(hung_up_ms),
+            "outcome": outcome} | instead, facts, mutes, issues)
         if issues:
-            log.error("call %s: bad recording %s: %s", call_id, target or "-", "; ".join(issues))
+            log.error("call %s: bad recording %s: %s", call_id, target or "-",
+                      "; ".join(issues))
 
     async def purge(self, dry_run: bool = False) -> tuple[list[str], int]:
         """Delete recordings past the configured age, file and index entry; flagged
-        ones stay. Returns the deleted call ids and how many were kept by a flag."""
+        ones stay. Returns the deleted recordings' ids (a call's, or a callback leg's)
+        and how many were kept by a flag."""
         rules = self.config().recording
         cutoff = retention_cutoff_ms(self.clock(), rules.retention_days)
         deleted: list[str] = []

@@ -49,11 +49,12 @@ def entry_from_channel(item: dict[str, str], survey_about: str = "") -> str:
 class Adoption:
     def __init__(self, ami: AmiConnection, call_log: CallLog, sessions: CallSessions,
                  lease: EngineLease, supervisor: Supervisor,
-                 peers_gone: Sequence[Callable[[], Awaitable[object]]] = ()) -> None:
-        """`peers_gone`: what else looks after a dead engine's leftovers when its lease
-        lapses (the recording sweep, the reconciliation), as at a login."""
+                 leftovers: Sequence[Callable[[], Awaitable[object]]] = ()) -> None:
+        """`leftovers`: what else looks after the calls whose end no engine stored (the
+        reconciliation, the recording sweep), as at a login: when a peer's lease lapses,
+        and when Redis is back after an outage (the hangups it missed)."""
         self.ami = ami
-        self.peers_gone = peers_gone
+        self.leftovers = leftovers
         self.call_log = call_log
         self.sessions = sessions
         self.lease = lease
@@ -69,30 +70,45 @@ class Adoption:
             if not await self.lease.renew():
                 await self._lease_lost()
             elif (lapsed := await self.lease.lapsed_peers()) and \
-                    await self.adopt(f"engine(s) {', '.join(lapsed)} gone") is not None:
-                for also in self.peers_gone:
-                    await also()
-                for peer in lapsed:
+                    await self.adopt(f"engine(s) {', '.join(lapsed)} gone") is not None \
+                    and await self._leftovers():
+                for peer in lapsed:  # all looked after: otherwise, again next round
                     await self.lease.forget(peer)
         except RedisError as exc:
             # Logged once an outage: the menus go on without Redis, and the lease is
-            # checked again each second.
+            # checked again every round.
             if not self._redis_down:
                 log.error("engine lease not renewed: Redis unavailable (%s)", exc)
             self._redis_down = True
             return
         if self._redis_down:
-            log.warning("Redis is back: engine lease renewed")
+            log.warning("Redis is back: engine lease renewed; looking after the calls "
+                        "that ended during the outage")
             self._redis_down = False
+            await self._leftovers()
+
+    async def _leftovers(self) -> bool:
+        """False when they could not all be looked after now (done at the next login)."""
+        if self.ami.state is not ConnectionState.UP:
+            return False
+        for also in self.leftovers:
+            try:
+                await also()
+            except (AmiError, RedisError) as exc:
+                log.warning("looking after ended calls failed: %s", exc)
+                return False
+        return True
 
     async def _lease_lost(self) -> None:
         # The same id again: a call no peer took over is still ours (its owner says
         # so), and each one a peer took is the peer's alone.
         await self.lease.take()
         dropped = await self.sessions.let_go_of_taken()
-        log.error("this engine's lease %s had lapsed (frozen, or cut off from Redis too "
-                  "long): %d call(s) taken over by peers were let go", self.lease.instance_id,
-                  dropped)
+        # Alone, or after a Redis failover, nothing was taken: worth a warning only.
+        log.log(logging.ERROR if dropped else logging.WARNING,
+                "this engine's lease %s had lapsed (frozen, or cut off from Redis too "
+                "long): %d call(s) taken over by peers were let go", self.lease.instance_id,
+                dropped)
         await self.adopt("own lease lapsed")
 
     async def adopt(self, why: str) -> int | None:

@@ -36,7 +36,7 @@ from ivr.numbers import start_node
 from ivr.resume import Resume, resume_at
 from pbx.ports import CallControl, CallGone
 from quality.recording_index import RecordingIndex
-from quality.recordings import recording_options
+from quality.recordings import recording_source
 from routing.decide import WaitingCall
 
 log = logging.getLogger(__name__)
@@ -211,9 +211,7 @@ class CallFlow:
         """Whole-call recording from the moment the engine takes the call. The file is
         filed under its queue's folder once the call is over."""
         now = self.clock()
-        day = dt.datetime.fromtimestamp(now, dt.UTC).date().isoformat()
-        extension, options = recording_options(fmt)
-        path = f"{self.recordings_dir}/{day}/{line.call.call_id}{extension}"
+        path, options = recording_source(self.recordings_dir, now, line.call.call_id, fmt)
         try:
             # Expected from now on: a recording that fails to start is still an alarm.
             await self.recordings.started(line.call.call_id, int(now * 1000))
@@ -249,7 +247,7 @@ class CallFlow:
             case WaitEnd.CONNECTING:
                 return f"to an agent from queue {queue}", None
             case WaitEnd.CALLBACK:
-                return f"kept in queue {queue} for a callback", None
+                return f"kept in queue {queue} for a callback ({outcome.reason})", None
             case WaitEnd.MESSAGE:
                 return f"left a message from queue {queue}: {outcome.reason}", None
             case WaitEnd.GONE:

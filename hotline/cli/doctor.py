@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from hotline.runtime.checkup import Check
 from hotline.settings import MissingSecretKey, Settings
@@ -98,12 +97,12 @@ async def run_checks(settings: Settings, *, manager_conf: Path | None = None,
 def needed_contexts(settings: Settings) -> list[str]:
     """Every context the engine sends calls to, named where the engine names it."""
     from hotline.after_call.surveys import SURVEY_CONTEXT
-    from hotline.queues.callback_in_line import CONNECT_CONTEXT
+    from hotline.queues.callback_in_line import CALLBACK_CONTEXT, CONNECT_CONTEXT
     from pbx.pjsip_agents import AGENT_CONTEXT
 
     # hotline-in is where the numbers land (extensions.conf), not named by the engine.
-    return ["hotline-in", CONNECT_CONTEXT, settings.fallback_context, SURVEY_CONTEXT,
-            AGENT_CONTEXT]
+    return ["hotline-in", CONNECT_CONTEXT, CALLBACK_CONTEXT, settings.fallback_context,
+            SURVEY_CONTEXT, AGENT_CONTEXT]
 
 
 async def _guarded(name: str, work: Any) -> Check:
@@ -199,18 +198,18 @@ def _recordings_dir(settings: Settings) -> Check:
     return Check("recordings (engine)", "ok", f"{folder} is writable by the engine")
 
 
-def _redis_where(url: str) -> str:
-    parts = urlsplit(url)  # never the password a URL may hold
-    return f"{parts.hostname or '127.0.0.1'}:{parts.port or 6379}{parts.path or ''}"
-
-
 async def _redis(settings: Settings, timeout: float) -> list[Check]:
     from redis.exceptions import RedisError, ResponseError
 
-    from hotline.runtime.redis_client import connect
+    from hotline.runtime import redis_client
+    from hotline.runtime.redis_client import RedisUrlError, connect
 
-    where = _redis_where(settings.redis_url)
-    redis = connect(settings.redis_url)
+    where = redis_client.where(settings.redis_url)  # never the password a URL may hold
+    try:
+        redis = connect(settings.redis_url)
+    except RedisUrlError as exc:
+        return [Check("Redis", "FAIL", f"HOTLINE_REDIS_URL: {exc}"),
+                Check("live config", "skip", "needs Redis")]
     try:
         try:
             async with asyncio.timeout(timeout):

@@ -18,6 +18,7 @@ from hotline.cli.recordings import add_recordings_parser, recordings_command
 from hotline.cli.serve import add_serve_parser, serve_command
 from hotline.cli.surveys import add_surveys_parser, surveys_report
 from hotline.runtime import logs
+from hotline.runtime.redis_url import RedisUrlError
 from hotline.settings import Settings
 
 # What a Unix tool killed by SIGPIPE exits with (128 + 13): `... | head` stopped reading.
@@ -33,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         # rather than at interpreter exit, where it would print "Exception ignored".
         sys.stdout.flush()
         return code
+    except RedisUrlError as exc:  # before any connection: what to fix, not a traceback
+        print(f"hotline: {exc} (HOTLINE_REDIS_URL, or --redis-url)", file=sys.stderr)
+        return 2
     except BrokenPipeError:
         fd = _stdout_fd()
         if fd is not None and not _reader_gone(fd):

@@ -16,13 +16,14 @@ def add_recordings_parser(sub: Any) -> None:
     commands = recordings.add_subparsers(dest="recordings_command", required=True)
     listing = commands.add_parser("list", help="the newest recordings")
     listing.add_argument("--limit", type=int, default=50)
-    show = commands.add_parser("show", help="one call's recording, all it is indexed by")
+    show = commands.add_parser("show", help="one call's recordings (its own, and its "
+                               "callback legs'), all each is indexed by")
     show.add_argument("call_id")
     verify = commands.add_parser("verify", help="every indexed file is there and unchanged "
                                  "(exit 1 otherwise)")
     verify.add_argument("--limit", type=int, default=1000)
-    flag = commands.add_parser("flag", help="keep a call's recording past retention "
-                               "(a complaint, a dispute)")
+    flag = commands.add_parser("flag", help="keep a call's recordings (its callback "
+                               "legs' too) past retention (a complaint, a dispute)")
     flag.add_argument("call_id")
     flag.add_argument("--reason", default="dispute")
     unflag = commands.add_parser("unflag", help="let retention delete it again")
@@ -41,10 +42,13 @@ async def recordings_command(args: argparse.Namespace, settings: Settings) -> in
     try:
         match args.recordings_command:
             case "show":
-                entry = await index.entry(args.call_id)
-                for key, value in sorted(entry.items()):
-                    print(f"{key:>15}: {value}")
-                return 0 if entry else 1
+                entries = await index.recordings_of(args.call_id)
+                for n, entry in enumerate(entries):
+                    if n:
+                        print()
+                    for key, value in sorted(entry.items()):
+                        print(f"{key:>15}: {value}")
+                return 0 if entries else 1
             case "list":
                 return await _list(index, args.limit)
             case "verify":
@@ -78,6 +82,8 @@ async def _list(index: Any, limit: int) -> int:
         if e.get("flagged"):
             flagged += 1
             note += f"  FLAGGED ({e['flagged']})"
+        if e.get("leg"):  # the customer's leg of a queue callback, a recording of its own
+            note += f"  {e['leg'].upper()} LEG ({e.get('recording')})"
         print(f"{when}  {e.get('call_id')}  {float(e.get('duration', 0)):6.1f}s  "
               f"{e.get('caller_number')}  {e.get('queue') or '-'}  "
               f"{e.get('agent') or '-'}{note}")

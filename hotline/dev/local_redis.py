@@ -10,6 +10,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -21,8 +22,11 @@ def free_port() -> int:
 
 
 class LocalRedis:
-    def __init__(self, directory: Path | None = None, port: int | None = None) -> None:
+    def __init__(self, directory: Path | None = None, port: int | None = None,
+                 options: Sequence[str] = ()) -> None:
         self.port = port or free_port()
+        # More redis-server options, such as `--replicaof HOST PORT`.
+        self.options = tuple(options)
         self._own_dir = directory is None
         self.directory = directory or Path(tempfile.mkdtemp(prefix="hotline-redis-"))
         self.process: subprocess.Popen[bytes] | None = None
@@ -43,7 +47,7 @@ class LocalRedis:
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
              str(self.directory), "--appendonly", "yes", "--appendfsync", "everysec",
              "--save", "", "--daemonize", "no",
-             "--logfile", str(self.directory / "redis.log")],
+             "--logfile", str(self.directory / "redis.log"), *self.options],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -78,6 +82,14 @@ class LocalRedis:
         self.process = None
         if self._own_dir and not keep_data:
             shutil.rmtree(self.directory, ignore_errors=True)
+
+    def kill(self) -> None:
+        """Gone at once, as in a crash or a lost host (SIGKILL): no last write, no
+        goodbye to replicas or clients. The directory stays, for a `start` again."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
 
     def restart(self) -> None:
         self.stop(keep_data=True)

@@ -92,6 +92,19 @@ async def channels_up(ami: AmiConnection) -> int | None:
     return len(response.events)
 
 
+async def hang_up_everyone(ami: AmiConnection) -> int:
+    """Every channel Asterisk has is hung up (the engine's AMI user may not run CLI
+    commands, so no `channel request hangup all`); returns how many were asked to go."""
+    try:
+        response = await ami.send_action({"Action": "CoreShowChannels"}, timeout=10)
+    except AmiError:
+        return 0
+    channels = [item["Channel"] for item in response.events if item.get("Channel")]
+    await asyncio.gather(*(ami.send_action({"Action": "Hangup", "Channel": channel},
+                                           check=False) for channel in channels))
+    return len(channels)
+
+
 async def wait_idle(ami: AmiConnection, timeout: float = 60.0, poll: float = 0.5) -> None:
     """Until Asterisk has no channel, so a load run measures its own calls only."""
     deadline = time.monotonic() + timeout
@@ -100,3 +113,19 @@ async def wait_idle(ami: AmiConnection, timeout: float = 60.0, poll: float = 0.5
             log.warning("Asterisk still has channels after %.0fs; going on", timeout)
             return
         await asyncio.sleep(poll)
+
+
+def serve_environment(box: SandboxInstance, redis_url: str, prefix: str,
+                      config: Path) -> dict[str, str]:
+    """The environment of a `hotline serve` process on the instance's Asterisk, a Redis
+    and a key prefix: what a test or a bench starts a real engine process with."""
+    state = box.state
+    return {**os.environ, "HOTLINE_AMI_HOST": box.ami.host,
+            "HOTLINE_AMI_PORT": str(box.ami.port), "HOTLINE_AMI_USER": box.ami.username,
+            "HOTLINE_AMI_SECRET": box.ami.secret, "HOTLINE_REDIS_URL": redis_url,
+            "HOTLINE_KEY_PREFIX": prefix, "HOTLINE_CONFIG": str(config),
+            "HOTLINE_SECRET_KEY": "test-secret-key",
+            "HOTLINE_PROMPTS_DIR": str(state["sounds_dir"]),
+            "HOTLINE_PROMPTS_DIR_ASTERISK": str(state["sounds_dir_in_chroot"]),
+            "HOTLINE_RECORDINGS_DIR": str(state["recordings_dir"]),
+            "HOTLINE_RECORDINGS_DIR_ASTERISK": str(state["recordings_dir_in_chroot"])}

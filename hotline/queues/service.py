@@ -30,13 +30,15 @@ class Queues:
                  on_served: Callable[[ServedCall], Awaitable[None]] | None = None,
                  stats: QueueStats | None = None,
                  dial_strings_set: Callable[[], bool] = lambda: False,
-                 timers: DueTimers | None = None) -> None:
+                 timers: DueTimers | None = None,
+                 recordings_dir: str | None = None) -> None:
         # Alone (tests, benchmarks), it watches its own background work.
         self._own_supervisor = supervisor is None
         self.supervisor = supervisor or Supervisor()
         self.store = store
         self.report = QueueReporting(stats, store, config, clock)
-        self.callbacks_in_line = CallbackInLine(AmiOriginator(ami), store, clock, self.wake)
+        self.callbacks_in_line = CallbackInLine(AmiOriginator(ami), store, clock, self.wake,
+                                                recordings_dir)
         self.connector = Connector(ami, store, self.report, self.callbacks_in_line, clock,
                                    self.wake, dial_strings_set, self.supervisor)
         self.matcher = Matcher(store, self.connector, config, clock, self.supervisor, tick)

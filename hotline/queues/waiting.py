@@ -22,6 +22,7 @@ from routing.policy import (
     Leave,
     after_max_wait,
     announcement_due,
+    call_back_when_cut_off,
     menu_after,
     next_queue,
     reason_to_leave,
@@ -147,12 +148,18 @@ class Waiting:
                     await self._announce(line, queue, offers.announce)
                 else:
                     await line.hold(rules.hold_music, HOLD_PIECE)
-        except CallGone:
+        except CallGone as gone:
             state = (await self.store.call(call.call_id)).get("state")
             if state in ("offered", "connected"):
                 # Our Redirect took the caller out of AGI; the agent may have answered
                 # before this line runs.
                 return WaitOutcome(WaitEnd.CONNECTING)
+            if gone.asterisk_shut_down and call_back_when_cut_off(call.caller_number):
+                await self.store.keep_for_callback(call.call_id, call.caller_number)
+                log.warning("call %s was cut off by Asterisk shutting down: it keeps its "
+                            "place in %s and is called back", call.call_id, queue)
+                return WaitOutcome(WaitEnd.CALLBACK, f"{gone}: called back when an agent "
+                                   "is free")
             await self.store.leave(call.call_id, queue)
             await self.report.abandoned(call.call_id, queue, tier, arrived)
             return WaitOutcome(WaitEnd.GONE)

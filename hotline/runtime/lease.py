@@ -3,28 +3,78 @@
 Each engine renews a short lease under its instance id. A call's owner whose lease has
 lapsed is dead (killed, frozen, cut off), and any live engine may take its calls over
 (`hotline.calls.adoption`). An engine that finds its own lease gone when it renews was
-given up for dead: its calls may be a peer's by now. It lets them go without a word to
-Asterisk and goes on under a new id, adopting what is left like any other engine.
+given up for dead: some of its calls may be a peer's by now. It takes its lease again
+under the same id, lets go of the calls a peer took (without a word to Asterisk) and
+keeps the others, whose owner still names it.
 
-The instance id is the fencing token: unique per lease, never reused, and what every
-guarded write about a call compares (`CallLog`). A stale engine that wakes up holds an
-id that no longer owns anything.
+The instance id is the fencing token: unique per process, and what every guarded write
+about a call compares (`CallLog`). A call a peer took names the peer: a stale engine that
+wakes up can no longer act on it.
+
+A restarted engine need not wait for its predecessor's lease to lapse: a lease names the
+host, boot, pid namespace and pid of its holder, and a process of this machine that no
+longer runs has its lease ended at the start (`end_dead_neighbours`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import socket
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 
-LEASE_MS = 3000  # a peer is given up for dead this long after its last renewal
-RENEW_EVERY = 1.0  # seconds: two renewals may fail before the lease lapses
+LEASE_MS = 2500  # a peer is given up for dead this long after its last renewal
+# Seconds: four renewals may fail (a 2 s stall of Redis or of the engine's loop) before
+# the lease lapses, and a peer notices a lapse within half a second.
+RENEW_EVERY = 0.5
 KNOWN_KEPT_MS = 86400 * 1000  # engines that renewed within a day are looked after
+
+
+def this_process() -> str:
+    """Where an engine runs, as its lease says: host, boot, pid namespace and pid. An
+    engine that finds its own machine, boot and namespace in a lease can tell for sure
+    whether that process still exists."""
+    return " ".join((socket.gethostname(), _read("/proc/sys/kernel/random/boot_id"),
+                     _link("/proc/self/ns/pid"), str(os.getpid())))
+
+
+def gone_from_here(holder: str, here: str) -> bool:
+    """Whether the lease `holder` (`this_process()` of the engine that holds it) names
+    a process of this machine, boot and pid namespace that no longer runs. Anything
+    else (another machine, an older engine's lease, an unknown pid state) is not
+    known gone: its lease must lapse."""
+    parts, mine = holder.split(" "), here.split(" ")
+    if len(parts) != 4 or parts[:3] != mine[:3] or not parts[3].isdigit() \
+            or "" in parts[:3] or parts[3] == mine[3]:
+        return False
+    try:
+        os.kill(int(parts[3]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # it runs, as another user
+    # A killed process its parent has not reaped yet is a zombie: gone all the same.
+    return _read(f"/proc/{parts[3]}/stat").rsplit(")", 1)[-1].split()[:1] == ["Z"]
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return ""
+
+
+def _link(path: str) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return ""
 
 
 def new_instance_id(name: str = "") -> str:
@@ -42,6 +92,7 @@ class EngineLease:
         self.name = name
         self.clock_ms = clock_ms
         self.instance_id = new_instance_id(name)
+        self.here = this_process()
 
     def key(self, instance_id: str) -> str:
         return f"{self.prefix}engine:{instance_id}"
@@ -54,7 +105,7 @@ class EngineLease:
         """Hold a lease under this engine's id (at start, and after it lapsed)."""
         now = self.clock_ms()
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.set(self.key(self.instance_id), str(now), px=LEASE_MS)
+            pipe.set(self.key(self.instance_id), self.here, px=LEASE_MS)
             pipe.zadd(self.known_key, {self.instance_id: now})
             pipe.zremrangebyscore(self.known_key, "-inf", now - KNOWN_KEPT_MS)
             await pipe.execute()
@@ -90,6 +141,29 @@ class EngineLease:
         known = [str(i) for i in await self.redis.zrange(self.known_key, 0, -1)]
         up = await self.alive(known)
         return [i for i in known if i not in up]
+
+    async def end_dead_neighbours(self) -> list[str]:
+        """Lets lapse at once the leases of engines that ran on this machine and are
+        gone (killed, crashed): a restarted engine adopts its predecessor's callers
+        without waiting out the lease. Returns their ids."""
+        known = [str(i) for i in await self.redis.zrange(self.known_key, 0, -1)
+                 if str(i) != self.instance_id]
+        if not known:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for instance_id in known:
+                pipe.get(self.key(instance_id))
+            holders = await pipe.execute()
+        dead = [i for i, holder in zip(known, holders, strict=True)
+                if holder is not None and gone_from_here(str(holder), self.here)]
+        if dead:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for instance_id in dead:  # one key per command: Cluster-safe
+                    pipe.delete(self.key(instance_id))
+                await pipe.execute()
+            log.warning("engine(s) %s ran on this machine and are gone: their calls are "
+                        "adopted now", ", ".join(dead))
+        return dead
 
     async def forget(self, instance_id: str) -> None:
         """A lapsed engine whose calls were all looked after is no longer listed."""

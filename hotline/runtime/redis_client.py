@@ -1,32 +1,86 @@
-"""The Redis client every part of the engine uses."""
+"""The Redis client every part of the engine uses: one Redis, or the master that Redis
+Sentinel names (see `hotline.runtime.redis_url` for the URLs)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
+from redis.asyncio.sentinel import MasterNotFoundError, Sentinel, SentinelConnectionPool
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError, TimeoutError
+
+from hotline.runtime.redis_url import RedisUrlError, read_sentinel_url, redacted, where
+
+__all__ = ["BlockingSentinelConnectionPool", "RedisUrlError", "connect", "where"]
+
+
+class _Sentinels(Sentinel):
+    async def discover_master(self, service_name: str) -> tuple[str, int]:
+        try:
+            address: tuple[str, int] = await super().discover_master(service_name)
+        except MasterNotFoundError:
+            # redis-py's message holds the whole repr of every Sentinel's client.
+            asked = ",".join(f"{kwargs['host']}:{kwargs['port']}" for kwargs in
+                             (s.connection_pool.connection_kwargs for s in self.sentinels))
+            raise MasterNotFoundError(
+                f"no Sentinel of {asked} answered with a master {service_name!r} that is up "
+                "(a failover under way, or the Sentinels unreachable)") from None
+        return address
+
+
+class BlockingSentinelConnectionPool(SentinelConnectionPool, BlockingConnectionPool):
+    """Connections to whichever server the Sentinels call the master now, from a bounded
+    pool that makes a caller wait for a free connection (as for one Redis). It owns
+    its Sentinel, and closes the connections to the Sentinels with its own."""
+
+    async def aclose(self) -> None:
+        try:
+            await super().aclose()
+        finally:
+            await self.sentinel_manager.aclose()
 
 
 def connect(url: str, max_connections: int = 64) -> Redis:
-    """A client that rides out a Redis restart and a burst of calls.
+    """A client that rides out a Redis restart, a Sentinel failover and a burst of calls.
 
     A command on a connection that Redis dropped is retried on a new one for about two
-    seconds. Writes are therefore at-least-once: the engine's writes are made safe to
-    repeat (claims compare the owner, journal entries carry their time). Hundreds of
-    callers at once share a bounded pool and wait their turn for a connection rather
-    than fail with "too many connections".
+    seconds; through Sentinel, each new connection first asks where the master is now,
+    so the retry lands on the promoted replica once the Sentinels have switched.
+    Writes are therefore at-least-once: the engine's writes are made safe to repeat
+    (claims compare the owner, journal entries carry their time). Hundreds of callers
+    at once share a bounded pool and wait their turn for a connection rather than fail
+    with "too many connections".
 
-    Replies are decoded as UTF-8 text: every value the engine stores is text.
+    Replies are decoded as UTF-8 text: every value the engine stores is text. Raises
+    RedisUrlError for a URL that cannot be used (see `hotline.runtime.redis_url`).
     """
-    pool = BlockingConnectionPool.from_url(
-        url,
-        max_connections=max_connections,
-        timeout=5,
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.02), retries=8),
-        retry_on_error=[ConnectionError, TimeoutError],
-        socket_connect_timeout=2,
-        socket_timeout=5,
-        decode_responses=True,
-    )
-    return Redis(connection_pool=pool)
+    options: dict[str, Any] = {
+        "max_connections": max_connections,
+        "timeout": 5,
+        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.02), retries=8),
+        "retry_on_error": [ConnectionError, TimeoutError],
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+        "decode_responses": True,
+    }
+    sentinel_url = read_sentinel_url(url)
+    if sentinel_url is None:
+        try:
+            pool = BlockingConnectionPool.from_url(url, **options)
+        except ValueError as exc:
+            raise RedisUrlError(f"the Redis URL {redacted(url)} cannot be used: {exc}"
+                                ) from None
+        return Redis(connection_pool=pool)
+    # A Sentinel that does not answer is passed over at once for the next one; the
+    # connection's own retry asks them all again.
+    sentinel = _Sentinels(  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+        list(sentinel_url.sentinels), sentinel_kwargs={
+            "socket_connect_timeout": 2, "socket_timeout": 2,
+            "retry": Retry(NoBackoff(), 0), "password": sentinel_url.sentinel_password})
+    client: Redis = sentinel.master_for(
+        sentinel_url.master, connection_pool_class=BlockingSentinelConnectionPool,
+        db=sentinel_url.db, username=sentinel_url.username, password=sentinel_url.password,
+        **options)
+    return client

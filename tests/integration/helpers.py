@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -18,8 +17,6 @@ from typing import Any, TypeVar, overload
 from redis.asyncio import Redis
 
 from agents.state import Move
-from hotline.dev import sandbox
-from hotline.dev.local_redis import LocalRedis
 from hotline.engine import Engine
 from hotline.settings import Settings
 from tests.conftest import EventTap
@@ -54,20 +51,6 @@ async def until(read: Callable[[], Any], timeout: float, what: str, *,
         if time.monotonic() >= deadline:
             raise AssertionError(f"not within {timeout:g}s: {what} (last seen: {value!r})")
         await asyncio.sleep(POLL)
-
-
-def serve_env(asterisk: sandbox.SandboxInstance, redis_server: LocalRedis, prefix: str,
-              config: Path) -> dict[str, str]:
-    """The environment of a `hotline serve` process on the test's Asterisk and Redis."""
-    return {**os.environ, "HOTLINE_AMI_HOST": asterisk.ami.host,
-            "HOTLINE_AMI_PORT": str(asterisk.ami.port), "HOTLINE_AMI_USER": asterisk.ami.username,
-            "HOTLINE_AMI_SECRET": asterisk.ami.secret, "HOTLINE_REDIS_URL": redis_server.url,
-            "HOTLINE_KEY_PREFIX": prefix, "HOTLINE_CONFIG": str(config),
-            "HOTLINE_SECRET_KEY": "test-secret-key",
-            "HOTLINE_PROMPTS_DIR": str(asterisk.state["sounds_dir"]),
-            "HOTLINE_PROMPTS_DIR_ASTERISK": str(asterisk.state["sounds_dir_in_chroot"]),
-            "HOTLINE_RECORDINGS_DIR": str(asterisk.state["recordings_dir"]),
-            "HOTLINE_RECORDINGS_DIR_ASTERISK": str(asterisk.state["recordings_dir_in_chroot"])}
 
 
 async def wait_ended(engine: Engine, call_id: str, timeout: float = 30.0) -> dict[str, str]:
@@ -163,3 +146,58 @@ async def agents_ready(engine: Engine, *agent_ids: str) -> None:
     for agent_id in agent_ids:
         await engine.routing.apply(agent_id, Move.LOG_IN, now)
         await engine.routing.apply(agent_id, Move.GO_READY, now)
+
+
+def talk_and_wait_hotline(agents: str, extra: str = "") -> str:
+    """A hotline open all week with two queues: "180" to `talk`, "184" (or 0 in the
+    menu) to `wait`; `agents` are the YAML lines of the agents (two spaces in)."""
+    return _TALK_AND_WAIT.replace("{agents}", agents) + extra
+
+
+_TALK_AND_WAIT = """\
+numbers:
+  unified: "10000"
+  start: main
+  legacy:
+    "180": to_talk
+    "184": to_wait
+calendar:
+  hours:
+    mon: [00:00-24:00]
+    tue: [00:00-24:00]
+    wed: [00:00-24:00]
+    thu: [00:00-24:00]
+    fri: [00:00-24:00]
+    sat: [00:00-24:00]
+    sun: [00:00-24:00]
+languages:
+  default: zh
+  offered: [zh]
+prompts:
+  menu:
+    text: {zh: 按0人工服务。}
+menus:
+  main:
+    kind: choice
+    prompt: menu
+    timeout: 25s
+    keys: {"0": to_wait}
+  to_talk: {kind: queue, queue: talk}
+  to_wait: {kind: queue, queue: wait}
+  survey: {kind: hangup}
+skills:
+  talk: {name: Talk}
+  wait: {name: Wait}
+agents:
+{agents}queues:
+  talk: {name: Talk, skills: {talk: 1}}
+  wait: {name: Wait, skills: {wait: 1}}
+vip:
+  lookup: customer_directory
+  aging: 0.0
+  tiers:
+    normal: {priority: 0, max_wait: 300s}
+sampling:
+  rate: 0.0
+  survey: survey
+"""

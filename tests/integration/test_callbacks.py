@@ -1,5 +1,6 @@
 """A served call is sampled, the customer is called back on the sandbox, presses 4, and
-the grade is kept against the agent who served the call."""
+the grade is kept against the agent who served the call. A caller kept in line for a
+callback is called back too: the customer's leg is recorded and filed with the call."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ import pytest
 from redis.asyncio import Redis
 
 from hotline.dev.simulated_callers import SimulatedCaller, place_call
+from hotline.engine import Engine
 from hotline.settings import Settings
-from tests.integration.helpers import agents_ready, engine_for, until
+from quality.recordings import inspect
+from tests.conftest import EventTap
+from tests.integration.helpers import Phone, agents_ready, engine_for, until
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
 
@@ -198,3 +202,122 @@ async def test_two_engines_place_each_due_callback_once(
             assert (await callbacks.state(call.call_id))["attempts"] == "1"
     finally:
         await asyncio.gather(first.stop(), second.stop())
+
+
+# --- the customer's leg of a queue callback, recorded like any call ------------------
+
+ROUTING = Path(__file__).resolve().parents[1] / "data" / "config" / "routing.yaml"
+
+
+def callback_in_line_config(trunk: str, extra: str = "") -> str:
+    """The routing tests' hotline, whose billing line offers a callback after 2 s."""
+    text = ROUTING.read_text().replace("prompts:\n", """prompts:
+  queue_callback_offer: {text: {zh: 如需保留排队位置并由我们回电请按1。}}
+  queue_callback_confirmed: {text: {zh: 好的轮到您时我们会回电。}}
+""").replace("    ring_timeout: 5s\n",
+             "    ring_timeout: 5s\n    max_wait: {after: 2s, then: callback}\n", 1)
+    return text + f"backends:\n  callback_trunk: Local/{{number}}@{trunk}\n" + extra
+
+
+async def kept_for_a_callback(engine: Engine, tap: EventTap, number: str) -> str:
+    """A caller waits past the maximum wait, takes the callback offer and hangs up;
+    the recording of their call so far is indexed."""
+    call_id = await place_call(engine.originator, SimulatedCaller(
+        caller_number=number, dialled_number="180", stay=40))
+    await until(lambda: engine.routing.call(call_id), 15, f"call {call_id} waits",
+                holds=lambda fields: fields.get("state") == "waiting")
+    await Phone(engine, call_id).answer("zh/queue_callback_offer", "1")
+    await tap.wait_for(lambda m: m.get("Event") == "Hangup" and m.get("Uniqueid") == call_id,
+                       timeout=15)
+    await until(lambda: engine.recordings.entry(call_id), 15,
+                f"the recording of call {call_id} until the callback offer is indexed",
+                holds=lambda entry: "sha256" in entry)
+    return call_id
+
+
+def hotline_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hotline", *args], capture_output=True, text=True, timeout=60,
+        env={**os.environ, "HOTLINE_REDIS_URL": settings.redis_url,
+             "HOTLINE_KEY_PREFIX": settings.key_prefix})
+
+
+@pytest.mark.parametrize("fmt", ["mixed", "stereo"])
+async def test_the_customer_leg_of_a_queue_callback_is_recorded_and_indexed_with_the_call(
+        settings: Settings, redis: Redis, tmp_path: Path, fmt: str) -> None:
+    engine, tap = await engine_for(settings, redis, callback_in_line_config(
+        "sim-customer", f"recording:\n  format: {fmt}\n"), tmp_path)
+    try:
+        call_id = await kept_for_a_callback(engine, tap, "13600000071")
+        await agents_ready(engine, "2003")
+        engine.queues.wake()
+        # The customer answers, agent 2003 talks 3 s and hangs up: the conversation
+        # is over, and its recording is filed.
+        await tap.wait_for(lambda m: m.get("Event") == "DialEnd" and m.get("Uniqueid") == call_id
+                           and m.get("DialStatus") == "ANSWER", timeout=20)
+        recordings = await until(
+            lambda: engine.recordings.recordings_of(call_id), 20,
+            f"the callback of call {call_id} is indexed with the call's recording",
+            holds=lambda entries: len(entries) == 2 and all("sha256" in e for e in entries))
+        alarms = await engine.recordings.alarms()
+    finally:
+        await engine.stop()
+    waiting, callback = recordings
+    assert (waiting["call_id"], waiting.get("leg")) == (call_id, None)
+    assert callback["call_id"] == call_id and callback["leg"] == "callback"
+    assert callback["recording"] == f"{call_id}-callback-1"
+    assert (callback["caller_number"], callback["dialled_number"]) == ("13600000071", "180")
+    assert (callback["queue"], callback["agent"]) == ("billing", "2003")
+    # Filed beside the call's own recording, whole and checked like it.
+    path = Path(callback["path"])
+    assert path.parent == Path(waiting["path"]).parent and path.name == \
+        f"{call_id}-callback-1.wav"
+    assert path.is_relative_to(Path(str(settings.recordings_dir)))
+    facts = inspect(path)
+    assert facts is not None and facts.sha256 == callback["sha256"]
+    assert callback["problems"] == "[]" and callback["mutes"] == "[]" and alarms == 0
+    leg_seconds = (int(callback["ended"]) - int(callback["started"])) / 1000
+    assert int(callback["started"]) > int(waiting["ended"])  # from the callback's answer
+    assert float(callback["duration"]) > 2.5  # the agent's 3 s are in it
+    assert abs(float(callback["duration"]) - leg_seconds) < 2.0
+    channels = subprocess.run(["soxi", "-c", str(path)], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    assert channels == ("2" if fmt == "stereo" else "1")
+    assert not list(path.parents[1].glob(f"{call_id}-callback-1.*"))  # nothing left unfiled
+    # What a supervisor reads: both recordings of the call, the callback marked.
+    shown = hotline_cli(settings, "recordings", "show", call_id)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.count("sha256: ") == 2 and "leg: callback" in shown.stdout
+    listed = hotline_cli(settings, "recordings", "list").stdout
+    assert f"CALLBACK LEG ({call_id}-callback-1)" in listed
+    assert hotline_cli(settings, "recordings", "flag", call_id).returncode == 0
+    assert all(e.get("flagged") for e in await engine.recordings.recordings_of(call_id))
+
+
+async def test_a_callback_nobody_answers_records_nothing_and_raises_no_alarm(
+        settings: Settings, redis: Redis, tmp_path: Path) -> None:
+    engine, tap = await engine_for(settings, redis, callback_in_line_config(
+        "sim-customer-away").replace("  rate: 0.0\n", "  rate: 0.0\n  ring_for: 2s\n"),
+        tmp_path)
+    try:
+        call_id = await kept_for_a_callback(engine, tap, "13600000072")
+        await agents_ready(engine, "2003")
+        engine.queues.wake()
+        # Three callbacks ring unanswered; the customer leaves the line.
+        await until(lambda: engine.routing.call(call_id), 40,
+                    f"call {call_id} leaves the line after three missed callbacks",
+                    holds=lambda fields: fields.get("state") == "gone")
+        hangups = await until(
+            lambda: [m for m in tap.events if m.get("Event") == "Hangup"
+                     and m.get("Uniqueid") == call_id], 10,
+            "the three callbacks' channels are gone", holds=lambda found: len(found) >= 4)
+        assert len(hangups) == 4  # the caller's own channel, and one per callback
+        assert (await engine.routing.call(call_id))["callback_tries"] == "3"
+        assert await engine.recordings.callbacks(call_id) == []
+        assert [e["call_id"] for e in await engine.recordings.recordings_of(call_id)] == [
+            call_id]
+        assert await engine.recordings.pending(int(time.time() * 1000)) == []
+        assert await engine.recordings.alarms() == 0
+    finally:
+        await engine.stop()
+    assert not list(Path(str(settings.recordings_dir)).rglob(f"{call_id}-callback-*"))

@@ -27,8 +27,10 @@ from hotline.dev.local_redis import LocalRedis
 from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.engine import Engine
 from quality.recording_index import RecordingIndex
+from quality.survey_jobs import SurveyJobs
 from routing.store import RoutingStore
-from tests.integration.helpers import serve_env, until
+from tests.conftest import EventTap
+from tests.integration.helpers import until
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
 
@@ -44,6 +46,7 @@ numbers:
     "183": to_wrap
     "184": to_wait
     "185": pin
+    "186": to_survey
 calendar:
   hours:
     mon: [00:00-23:59]
@@ -61,6 +64,8 @@ prompts:
     text: {zh: 按0人工服务。}
   pin:
     text: {zh: 请输入密码。}
+  grade:
+    text: {zh: 请打分。}
 menus:
   main:
     kind: choice
@@ -80,30 +85,47 @@ menus:
   to_ring: {kind: queue, queue: ring}
   to_wrap: {kind: queue, queue: wrap}
   to_wait: {kind: queue, queue: wait}
-  survey: {kind: hangup}
+  to_survey: {kind: queue, queue: surveyed}
+  survey:
+    kind: choice
+    prompt: grade
+    keys: {"1": bye, "2": bye, "3": bye, "4": bye, "5": bye}
+  bye: {kind: hangup}
 skills:
   talk: {name: Talk}
   ring: {name: Ring}
   wrap: {name: Wrap}
   wait: {name: Wait}
+  surveyed: {name: Surveyed}
 agents:
   "2002": {name: Talker, endpoint: Local/2002@sim-agent-long, skills: {talk: 5}, wrap_up: 0s}
   "2003": {name: Away, endpoint: Local/2003@sim-agent-away, skills: {ring: 5}, wrap_up: 0s}
   "2004": {name: Wrapper, endpoint: Local/2004@sim-agent, skills: {wrap: 5}, wrap_up: 8s}
   "2005": {name: Later, endpoint: Local/2005@sim-agent, skills: {wait: 5}, wrap_up: 0s}
+  "2006": {name: Surveyed, endpoint: Local/2006@sim-agent, skills: {surveyed: 5}, wrap_up: 0s}
 queues:
   talk: {name: Talk, skills: {talk: 1}}
   ring: {name: Ring, skills: {ring: 1}, ring_timeout: 12s}
   wrap: {name: Wrap, skills: {wrap: 1}}
   wait: {name: Wait, skills: {wait: 1}}
+  surveyed: {name: Surveyed, skills: {surveyed: 1}}
 vip:
   lookup: customer_directory
   aging: 0.0
   tiers:
     normal: {priority: 0, max_wait: 120s}
 sampling:
-  rate: 0.0
+  rate: 1.0
+  queues: [surveyed]
+  delay: 1s
+  ring_for: 30s
+  retry_after: 1h
+  attempts: 2
+  at_most_every_days: 0
   survey: survey
+backends:
+  # The customer's phone rings 10 s before they answer: ringing at the kill.
+  callback_trunk: Local/{number}@sim-customer-slow
 """
 
 
@@ -137,14 +159,13 @@ async def serving(asterisk: sandbox.SandboxInstance, redis_server: LocalRedis,
     config.write_text(HOTLINE)
     # Apart from the test engine's keys: the served engines activate this file.
     prefix = f"{engine.settings.key_prefix}served:"
-    env = serve_env(asterisk, redis_server, prefix, config)
+    env = sandbox.serve_environment(asterisk, redis_server.url, prefix, config)
     engine.calls.accepting = False  # the test's engine only places calls and watches
     served = Serving(env, prefix)
     yield served
     await served.stop()
     # Every caller the test left on the line goes.
-    await engine.ami.send_action({"Action": "Command", "Command": "channel request hangup all"},
-                                 check=False)
+    await sandbox.hang_up_everyone(engine.ami)
 
 
 @dataclass
@@ -170,7 +191,7 @@ async def place_every_state(engine: Engine, redis: Redis, prefix: str) -> Calls:
     store = RoutingStore(redis, prefix)
     calls = Calls()
     now = time.time()
-    for agent_id in ("2002", "2003", "2004"):
+    for agent_id in ("2002", "2003", "2004", "2006"):
         await store.apply(agent_id, Move.LOG_IN, now)
         await store.apply(agent_id, Move.GO_READY, now)
     await store.apply("2005", Move.LOG_IN, now)  # logged in, not ready: callers wait
@@ -183,6 +204,9 @@ async def place_every_state(engine: Engine, redis: Redis, prefix: str) -> Calls:
     # The wrap-up's call first: the agent talks 3 s, then wraps up for 8 s.
     await place("wrap-up", SimulatedCaller(caller_number="13900000004", dialled_number="183",
                                            stay=60))()
+    # Served in 3 s, then sampled: the customer's phone rings for the survey at the kill.
+    await place("survey", SimulatedCaller(caller_number="13900000007", dialled_number="186",
+                                          stay=60))()
     await place("talking", SimulatedCaller(caller_number="13900000002", dialled_number="180",
                                            stay=60))()
     await place("waiting", SimulatedCaller(caller_number="13900000005", dialled_number="184",
@@ -200,6 +224,9 @@ async def place_every_state(engine: Engine, redis: Redis, prefix: str) -> Calls:
                 holds=lambda s: s.value == "reserved")
     await until(lambda: store.agent_state("2002"), 10, "agent 2002 talks",
                 holds=lambda s: s.value == "on_call")
+    jobs = SurveyJobs(redis, prefix)
+    await until(lambda: jobs.state(calls.ids["survey"]), 15, "the survey callback rings",
+                holds=lambda job: job.get("state") == "placing")
     # The PIN caller is in the middle of the PIN: the recording is muted.
     log = CallLog(redis, prefix, time.time, 60)
     await until(lambda: log.steps(calls.ids["pin"]), 10, "the PIN is being asked",
@@ -207,8 +234,8 @@ async def place_every_state(engine: Engine, redis: Redis, prefix: str) -> Calls:
     return calls
 
 
-async def assert_everyone_recovers(engine: Engine, redis: Redis, prefix: str, calls: Calls,
-                                   killed: str, restarted_at: float) -> None:
+async def assert_everyone_recovers(engine: Engine, tap: EventTap, redis: Redis, prefix: str,
+                                   calls: Calls, killed: str, restarted_at: float) -> None:
     log = CallLog(redis, prefix, time.time, 60)
     store = RoutingStore(redis, prefix)
     # Every caller in AGI hears the engine again within 5 s: an apology first.
@@ -249,14 +276,23 @@ async def assert_everyone_recovers(engine: Engine, redis: Redis, prefix: str, ca
         await until(lambda c=calls.ids[state]: store.call(c), 40,
                     f"the {state} caller reaches agent 2005",
                     holds=lambda f: f.get("agent") == "2005")
+    # The survey ringing at the kill has one outcome: answered and graded, once.
+    survey = calls.ids["survey"]
+    result = await until(lambda: SurveyJobs(redis, prefix).result(survey), 30,
+                         "the customer answers the survey and grades it",
+                         holds=lambda r: r.get("grade") == "4")
+    assert result["agent"] == "2006"
+    rung = {m["Uniqueid"] for m in tap.events if m.get("Event") == "Newchannel"
+            and m.get("Uniqueid", "").startswith(f"survey-{survey}-") and ";" not in m["Uniqueid"]}
+    assert rung == {f"survey-{survey}-1"}, rung  # called once, never twice
     # The conversation held through the kill completes: record, statistics, agent.
     talk = calls.ids["talking"]
     await until(lambda: store.call(talk), 40, "the talking caller's conversation ends",
                 holds=lambda f: f.get("state") == "ended")
     index = RecordingIndex(redis, prefix)
     for state, call_id in calls.ids.items():
-        if state == "ringing":
-            continue  # still in line for a ready agent
+        if state in ("ringing", "survey"):
+            continue  # still in line for a ready agent; ended long ago
         await engine.ami.send_action({"Action": "Hangup", "Channel": (await log.record(
             call_id))["channel"]}, check=False)
     for state, call_id in calls.ids.items():
@@ -275,7 +311,7 @@ async def assert_everyone_recovers(engine: Engine, redis: Redis, prefix: str, ca
 
 
 async def test_a_killed_engine_is_restarted_and_takes_every_call_over(
-        serving: Serving, engine: Engine, redis: Redis) -> None:
+        serving: Serving, engine: Engine, tap: EventTap, redis: Redis) -> None:
     prefix = serving.prefix
     first = await serving.start("crash")
     killed = await engine_up(redis, prefix, "crash")
@@ -286,11 +322,11 @@ async def test_a_killed_engine_is_restarted_and_takes_every_call_over(
     await serving.start("crash")
     restarted_at = time.time()
     await engine_up(redis, prefix, "crash", other_than=killed)  # a new lease, a new id
-    await assert_everyone_recovers(engine, redis, prefix, calls, killed, restarted_at)
+    await assert_everyone_recovers(engine, tap, redis, prefix, calls, killed, restarted_at)
 
 
 async def test_a_peer_adopts_the_calls_of_an_engine_killed_beside_it(
-        serving: Serving, engine: Engine, redis: Redis) -> None:
+        serving: Serving, engine: Engine, tap: EventTap, redis: Redis) -> None:
     prefix = serving.prefix
     # Only the doomed engine takes the calls: the peer starts once they are placed.
     doomed = await serving.start("doomed")
@@ -302,4 +338,4 @@ async def test_a_peer_adopts_the_calls_of_an_engine_killed_beside_it(
     os.kill(doomed.pid, signal.SIGKILL)
     killed_at = time.time()
     await doomed.wait()
-    await assert_everyone_recovers(engine, redis, prefix, calls, killed, killed_at)
+    await assert_everyone_recovers(engine, tap, redis, prefix, calls, killed, killed_at)

@@ -4,6 +4,7 @@ again after the engine that took it died; a lapsed lease is seen by its peers.""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 
 import pytest
@@ -71,3 +72,30 @@ async def test_a_lapsed_lease_is_seen_by_peers_and_by_its_holder(redis: Redis) -
     await frozen.take()
     assert not await peer.is_dead(frozen.instance_id)
     assert await peer.lapsed_peers() == []
+
+
+async def test_a_restarted_engine_ends_the_lease_of_its_killed_predecessor_at_once(
+        redis: Redis) -> None:
+    clock = lambda: int(time.time() * 1000)  # noqa: E731
+    killed, running, elsewhere = (EngineLease(redis, "neighbours:", "engine", clock)
+                                  for _ in range(3))
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    alive = subprocess.Popen(["sleep", "30"])
+    try:
+        killed.here = f"{killed.here.rsplit(' ', 1)[0]} {gone.pid}"
+        running.here = f"{running.here.rsplit(' ', 1)[0]} {alive.pid}"
+        elsewhere.here = f"other-host {elsewhere.here.split(' ', 1)[1]}"
+        for lease in (killed, running, elsewhere):
+            await lease.take()
+        restarted = EngineLease(redis, "neighbours:", "engine", clock)
+        await restarted.take()
+        # Only the process known gone loses its lease before it lapses.
+        assert await restarted.end_dead_neighbours() == [killed.instance_id]
+        assert await restarted.is_dead(killed.instance_id)
+        assert not await restarted.is_dead(running.instance_id)
+        assert not await restarted.is_dead(elsewhere.instance_id)
+        assert await restarted.lapsed_peers() == [killed.instance_id]
+    finally:
+        alive.kill()
+        alive.wait()

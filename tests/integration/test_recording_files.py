@@ -17,7 +17,9 @@ from redis.asyncio import Redis
 from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.engine import Engine
 from hotline.settings import Settings
+from pbx.ports import Call
 from quality.recordings import inspect
+from routing.decide import WaitingCall
 from tests.integration.helpers import agents_ready, engine_for, until, wait_ended
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
@@ -86,6 +88,40 @@ async def test_a_hangup_missed_by_a_stopping_engine_is_indexed_after_restart(
     assert entry["problems"] == "[]" and float(entry["duration"]) > 2.0
     assert Path(entry["path"]).parent.name == "self-service"
     assert call_id not in await engine.recordings.pending(int(time.time() * 1000))
+
+
+async def test_a_callback_leg_that_ended_while_no_engine_watched_is_indexed_after_restart(
+        settings: Settings, redis: Redis, tmp_path: Path) -> None:
+    """The customer took their queue callback and the leg was recorded; its hangup came
+    while no engine listened. The next engine's sweep files it with the call."""
+    engine, _ = await engine_for(settings, redis, CONFIG.read_text(), tmp_path)
+    await engine.stop()
+    call_id, number, now = "kept-1", "13522220003", time.time()
+    await engine.call_log.claim_and_open(Call(call_id, "Local/in;2", number, "", "180"),
+                                         settings.instance_id)
+    await engine.routing.join(WaitingCall(call_id, "billing", now - 60, "normal", 0), "",
+                              number)
+    await engine.routing.keep_for_callback(call_id, number)
+    assert await engine.routing.advance_call(call_id, "waiting", "offered")
+    day = dt.datetime.fromtimestamp(now, dt.UTC).date().isoformat()
+    source = f"{settings.recordings_dir_asterisk}/{day}/{call_id}-callback-1.wav"
+    await engine.routing.callback_placed(call_id, source)
+    await engine.keeper.callback_answered(call_id, "Local/13522220003@trunk-00000001;1")
+    assert f"{call_id}-callback-1" in await engine.recordings.pending(int(time.time() * 1000))
+    written = Path(str(settings.recordings_dir)) / day / f"{call_id}-callback-1.wav"
+    written.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(written), "synth",
+                    "3", "sine", "440"], check=True)  # as MixMonitor writes it
+
+    assert await engine.keeper.sweep([]) == 1
+    callback, = await engine.recordings.recordings_of(call_id)  # the call's own: not here
+    assert (callback["call_id"], callback["leg"]) == (call_id, "callback")
+    assert Path(callback["path"]) == Path(str(settings.recordings_dir)) / day / "billing" / \
+        f"{call_id}-callback-1.wav"
+    assert callback["problems"] == "[]" and float(callback["duration"]) == 3.0
+    assert int(callback["ended"]) - int(callback["started"]) == 3000  # the file says so
+    assert not written.exists() and await engine.recordings.pending(
+        int(time.time() * 1000)) == []
 
 
 async def test_retention_deletes_old_recordings_and_keeps_flagged_ones(

@@ -21,7 +21,7 @@ from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.engine import Engine
 from pbx.ami_codec import Message
 from routing.store import RoutingStore
-from tests.integration.helpers import serve_env, until
+from tests.integration.helpers import until
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
 
@@ -61,7 +61,7 @@ async def test_two_engine_processes_never_double_book(
     engine.calls.accepting = False  # the fixture's engine only watches and places calls
     events: list[tuple[float, Message]] = []
     engine.ami.add_raw_listener(lambda m: events.append((time.monotonic(), m)))
-    base = serve_env(asterisk, redis_server, PREFIX, config)
+    base = sandbox.serve_environment(asterisk, redis_server.url, PREFIX, config)
     procs = [await asyncio.create_subprocess_exec(
         sys.executable, "-m", "hotline", "serve",
         env={**base, "HOTLINE_INSTANCE_ID": f"engine-{name}"},

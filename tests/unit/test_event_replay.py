@@ -10,6 +10,9 @@ from pbx.events import (
     CallArrived,
     CallHungUp,
     CallLeftAgi,
+    OriginateAnswered,
+    OriginateFailed,
+    ShutdownHangup,
     agi_environment,
     translate,
 )
@@ -54,3 +57,23 @@ def test_a_caller_name_cannot_forge_agi_variables() -> None:
     forged = ("agi_uniqueid%3A%20real-1%0Aagi_calleridname%3A%20x%0Aagi_dnid%3A%20112"
               "%0Aagi_dnid%3A%2010000%0A")
     assert agi_environment(forged)["agi_dnid"] == "10000"
+
+
+def test_an_originate_answered_or_not_says_which_channel() -> None:
+    answered = {"Event": "OriginateResponse", "Response": "Success", "Uniqueid": "c-1",
+                "Channel": "Local/13800000001@trunk-0000002a;1", "Reason": "4"}
+    assert translate(answered) == OriginateAnswered("c-1", "Local/13800000001@trunk-0000002a;1")
+    missed = answered | {"Response": "Failure", "Reason": "3"}
+    assert translate(missed) == OriginateFailed("c-1", "3")
+
+
+def test_a_channel_hung_up_by_asterisk_shutting_down_is_told_from_any_other() -> None:
+    # As Asterisk 22 sends it when stopped: the flags hold AST_SOFTHANGUP_SHUTDOWN (4).
+    shutdown = {"Event": "SoftHangupRequest", "Channel": "Local/184@hotline-in-00000001;2",
+                "Uniqueid": "sim-8aac6e2d2105", "Cause": "4"}
+    assert translate(shutdown) == ShutdownHangup("Local/184@hotline-in-00000001;2",
+                                                 "sim-8aac6e2d2105")
+    assert translate(shutdown | {"Cause": "20"}) == ShutdownHangup(  # with other flags
+        "Local/184@hotline-in-00000001;2", "sim-8aac6e2d2105")
+    for cause in ("16", "32", "1", ""):  # a hangup the caller or the engine asked for
+        assert translate(shutdown | {"Cause": cause}) is None

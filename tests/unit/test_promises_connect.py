@@ -11,12 +11,13 @@ ready, a caller offered only while waiting).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import pytest
 
-from config.model import HotlineConfig
+from config.model import HotlineConfig, Recording
 from config.queues import Agent, Queue
 from hotline.queues.service import Queues
 from hotline.queues.waiting import WaitEnd
@@ -62,6 +63,14 @@ class MemoryRouting:
 
     async def leave(self, call_id: str, queue: str) -> None:
         self.calls[call_id]["state"] = "gone"
+
+    async def next_callback(self, call_id: str) -> int:
+        placed = int(self.calls[call_id].get("callbacks_placed", 0)) + 1
+        self.calls[call_id]["callbacks_placed"] = str(placed)
+        return placed
+
+    async def callback_placed(self, call_id: str, recording: str) -> None:
+        self.calls[call_id]["callback_recording"] = recording
 
     async def waiting_count(self, queue: str) -> int:
         return len(self._waiting(queue))
@@ -254,5 +263,38 @@ async def test_the_ring_is_timed_from_the_move_not_from_the_screen_pop(
         # Stored once the Redirect is taken, before the Setvars that follow it: an agent
         # quick to answer finds it (CONNECT's ring time is answered minus rang).
         assert moments.marked == [("rang", NOW, 1)]
+    finally:
+        await queues.stop()
+
+
+# --- g. a customer called back is recorded like any caller ---------------------------
+
+
+@pytest.mark.parametrize(("fmt", "enabled", "recorded", "options"), [
+    ("mixed", True, "c-back-callback-2.wav", ""), ("stereo", True, "c-back-callback-2.raw", "D"),
+    ("mixed", False, "", "")], ids=["mixed", "stereo", "not recorded"])
+async def test_a_customer_called_back_is_recorded_from_the_moment_they_answer(
+        ami: WireAmi, store: MemoryRouting, fmt: Literal["mixed", "stereo"], enabled: bool,
+        recorded: str, options: str) -> None:
+    config = CONFIG.model_copy(update={"recording": Recording(enabled=enabled, format=fmt)})
+    queues = Queues(cast(Any, ami), cast(Any, store), lambda: config, lambda: NOW,
+                    recordings_dir="/spool/rec")
+    try:
+        call = waiting_call("c-back")
+        await store.join(call, "", "13800000001", MENU_PATH)
+        # The caller hung up to be called back, and missed one callback already.
+        store.calls[call.call_id].update(callback="13800000001", callbacks_placed="1",
+                                         callback_tries="1", state="offered", agent="1001")
+        await queues.connector.connect(config, call, "1001")
+        originate, = ami.sent("Originate")
+        # The dialplan context that records the leg, then rings the agent.
+        assert (originate["Context"], originate["ChannelId"]) == ("hotline-callback", "c-back")
+        variables = dict(v.split("=", 1) for v in originate["Variable"].split(","))
+        day = dt.datetime.fromtimestamp(NOW, dt.UTC).date().isoformat()
+        path = f"/spool/rec/{day}/{recorded}" if recorded else ""
+        assert (variables["HOTLINE_RECORDING"], variables["HOTLINE_RECORDING_OPTIONS"]) == (
+            path, options)
+        # Whichever engine hears the answer knows which file to expect.
+        assert store.calls["c-back"]["callback_recording"] == path
     finally:
         await queues.stop()

@@ -16,6 +16,7 @@ from routing.policy import (
     after_max_wait,
     after_ring,
     announcement_due,
+    call_back_when_cut_off,
     counted_as,
     freeing_move,
     is_ghost,
@@ -202,3 +203,10 @@ def test_an_agent_busy_with_a_call_that_is_gone_is_freed_by_its_own_move() -> No
     assert freeing_move("on_call") is Move.CALL_ENDED
     for state in ("ready", "not_ready", "wrap_up", "logged_out", ""):
         assert freeing_move(state) is None
+
+
+def test_a_caller_cut_off_by_asterisk_is_called_back_only_with_a_number_to_call() -> None:
+    for number in ("13700000002", "+8613700000002", "10086"):
+        assert call_back_when_cut_off(number)
+    for number in ("", "anonymous", "12", "1370000000213700000002", "137-0000"):
+        assert not call_back_when_cut_off(number)
