@@ -49,7 +49,7 @@ import sys
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -405,17 +405,20 @@ def watch_engine(engine: Engine) -> EngineSteps:
         note_action(steps, fields)
         return start_action(fields, **kwargs)
 
-    join, reserve = engine.routing.join, engine.routing.reserve
+    join, reserve_pairs = engine.routing.join, engine.routing.reserve_pairs
 
     async def noted_join(call: WaitingCall, *args: Any, **kwargs: Any) -> None:
         await join(call, *args, **kwargs)
         steps.joined.setdefault(call.call_id, time.time())
 
-    async def noted_reserve(agent_id: str, call: WaitingCall, now: float) -> Reserved:
-        outcome = await reserve(agent_id, call, now)
-        if outcome is Reserved.YES:
-            steps.reserved[call.call_id] = time.time()
-        return outcome
+    async def noted_reserve_pairs(pairs: Sequence[tuple[str, WaitingCall]],
+                                  now: float) -> list[Reserved]:
+        outcomes = await reserve_pairs(pairs, now)
+        done = time.time()
+        for (_, call), outcome in zip(pairs, outcomes, strict=True):
+            if outcome is Reserved.YES:
+                steps.reserved[call.call_id] = done
+        return outcomes
 
     match_round = engine.queues.match_round
 
@@ -427,7 +430,7 @@ def watch_engine(engine: Engine) -> EngineSteps:
     setattr(engine.ami, "send_action", noted_send_action)  # noqa: B010
     setattr(engine.ami, "start_action", noted_start_action)  # noqa: B010
     setattr(engine.routing, "join", noted_join)  # noqa: B010
-    setattr(engine.routing, "reserve", noted_reserve)  # noqa: B010
+    setattr(engine.routing, "reserve_pairs", noted_reserve_pairs)  # noqa: B010
     setattr(engine.queues, "match_round", noted_match_round)  # noqa: B010
     return steps
 

@@ -10,6 +10,8 @@ import math
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
+from sortedcontainers import SortedList
+
 from config.queues import Agent, Queue, Vip
 
 
@@ -68,22 +70,61 @@ def line_order(calls: Iterable[WaitingCall], vip: Vip, now: float) -> list[Waiti
 
 def pick_agent(queue: Queue, waited: float, agents: Iterable[FreeAgent],
                last_served: Mapping[str, float] | None = None) -> FreeAgent | None:
+    """The agent who serves the caller next, among `agents`: the strategy's choice,
+    ties broken by the longer idle, then by agent id, so every instance picks alike."""
     needs = required_proficiency(queue, waited)
     fitting = [a for a in agents if can_serve(a, needs)]
     if not fitting:
         return None
     if queue.strategy == "best_proficiency":
-        return max(fitting, key=lambda a: (sum(a.skills.get(s, 0) for s in needs),
-                                           -a.idle_since))
+        return min(fitting, key=lambda a: (-sum(a.skills.get(s, 0) for s in needs),
+                                           a.idle_since, a.agent_id))
     if queue.strategy == "round_robin":
         served = last_served or {}
         return min(fitting, key=lambda a: (served.get(a.agent_id, 0.0), a.agent_id))
-    return min(fitting, key=lambda a: a.idle_since)  # longest idle
+    return min(fitting, key=lambda a: (a.idle_since, a.agent_id))  # longest idle
+
+
+def decide_pairs(calls: Iterable[WaitingCall], free: FreeAgents,
+                 queues: Mapping[str, Queue], now: float) -> list[tuple[FreeAgent, WaitingCall]]:
+    """Who serves whom this round: `calls` in the order they are served, each given the
+    best free agent for its queue. The agents chosen leave `free`."""
+    pairs: list[tuple[FreeAgent, WaitingCall]] = []
+    for call in calls:
+        if not free:
+            break
+        rules = queues.get(call.queue)
+        chosen = free.pick(rules, now - call.arrived_at) if rules is not None else None
+        if chosen is not None:
+            free.remove(chosen.agent_id)
+            pairs.append((chosen, call))
+    return pairs
+
+
+# The best proficiency a skill can be held at (config.types.Proficiency): how far a
+# scan for the best sum over several skills must go.
+TOP_PROFICIENCY = 10
+
+Order = tuple[str, str]  # (skill, strategy)
+
+
+def order_key(strategy: str, skill: str, agent: FreeAgent) -> tuple[float | str, ...]:
+    """Where `agent` stands among the holders of `skill` for a queue of `strategy`:
+    first is whom `pick_agent` takes over that skill alone (round robin: by id, as it
+    has no service history here)."""
+    if strategy == "best_proficiency":
+        return (-agent.skills[skill], agent.idle_since, agent.agent_id)
+    if strategy == "round_robin":
+        return (agent.agent_id,)
+    return (agent.idle_since, agent.agent_id)
 
 
 class FreeAgents:
     """The ready agents of one config version, indexed by skill, so that a queue looks
-    only at agents who hold its skills rather than at every agent.
+    only at agents who hold its skills rather than at every agent; and, per skill and
+    strategy, kept in the order a queue picks them, so a pick reads the first few
+    fitting agents, not every holder: its cost follows the candidates who fit, not the
+    size of the floor.
 
     Plain data, no I/O: the routing store fills it from Redis's ready set and keeps it in
     step between rounds; decisions read it. Agents the version does not know are left
@@ -94,6 +135,9 @@ class FreeAgents:
         self.agents = agents  # the version this index was built for
         self._all: dict[str, FreeAgent] = {}
         self._by_skill: dict[str, dict[str, FreeAgent]] = {}
+        # Built at a strategy's first pick over the skill, then kept in step.
+        self._orders: dict[Order, SortedList[tuple[float | str, ...]]] = {}
+        self._orders_of_skill: dict[str, list[str]] = {}  # skill -> strategies ordered
         # could_serve's answers, forgotten when an agent holding one of the queue's
         # skills comes or goes: a round changes a few agents, rarely every queue's answer.
         self._answers: dict[int, tuple[Queue, bool]] = {}
@@ -117,6 +161,8 @@ class FreeAgents:
         self._all[agent_id] = free
         for skill in agent.skills:
             self._by_skill.setdefault(skill, {})[agent_id] = free
+            for strategy in self._orders_of_skill.get(skill, ()):
+                self._orders[skill, strategy].add(order_key(strategy, skill, free))
         self._forget(agent.skills)
 
     def remove(self, agent_id: str) -> None:
@@ -124,6 +170,8 @@ class FreeAgents:
         if free is not None:
             for skill in free.skills:
                 del self._by_skill[skill][agent_id]
+                for strategy in self._orders_of_skill.get(skill, ()):
+                    self._orders[skill, strategy].remove(order_key(strategy, skill, free))
             self._forget(free.skills)
 
     def _forget(self, skills: Iterable[str]) -> None:
@@ -134,8 +182,10 @@ class FreeAgents:
     def candidates(self, queue: Queue) -> Collection[FreeAgent]:
         """A superset of who may serve `queue`: the holders of its rarest skill (every
         queue skill asks proficiency 1 or more, so a non-holder never fits)."""
-        buckets = [self._by_skill.get(skill, {}) for skill in queue.skills]
-        return min(buckets, key=len).values()
+        return self._by_skill.get(self._rarest(queue), {}).values()
+
+    def _rarest(self, queue: Queue) -> str:
+        return min(queue.skills, key=lambda skill: len(self._by_skill.get(skill, ())))
 
     def could_serve(self, queue: Queue) -> bool:
         """Whether any free agent fits the queue once every relax step is reached: if
@@ -151,4 +201,45 @@ class FreeAgents:
         return answer
 
     def pick(self, queue: Queue, waited: float) -> FreeAgent | None:
-        return pick_agent(queue, waited, self.candidates(queue))
+        """What `pick_agent` would pick over every free agent."""
+        skill = self._rarest(queue)
+        if skill not in self._by_skill:
+            return None
+        needs = required_proficiency(queue, waited)
+        ordered = self._order(skill, queue.strategy)
+        if queue.strategy == "best_proficiency" and len(needs) > 1:
+            return self._best_sum(ordered, skill, needs)
+        for key in ordered:
+            agent = self._all[str(key[-1])]
+            if can_serve(agent, needs):
+                return agent
+            if queue.strategy == "best_proficiency":
+                return None  # the rest hold the skill no better
+        return None
+
+    def _best_sum(self, ordered: Iterable[tuple[float | str, ...]], skill: str,
+                  needs: Mapping[str, int]) -> FreeAgent | None:
+        """Best proficiency over several skills: holders of `skill` come best first, so
+        the scan stops once even top marks in the others could not beat the best."""
+        others = TOP_PROFICIENCY * (len(needs) - 1)
+        best: FreeAgent | None = None
+        best_key: tuple[int, float, str] = (1, 0.0, "")
+        for key in ordered:
+            if -float(key[0]) + others < -best_key[0]:
+                break
+            agent = self._all[str(key[-1])]
+            if can_serve(agent, needs):
+                mine = (-sum(agent.skills.get(s, 0) for s in needs), agent.idle_since,
+                        agent.agent_id)
+                if best is None or mine < best_key:
+                    best, best_key = agent, mine
+        return best
+
+    def _order(self, skill: str, strategy: str) -> SortedList[tuple[float | str, ...]]:
+        ordered = self._orders.get((skill, strategy))
+        if ordered is None:
+            ordered = self._orders[skill, strategy] = SortedList(
+                order_key(strategy, skill, agent)
+                for agent in self._by_skill.get(skill, {}).values())
+            self._orders_of_skill.setdefault(skill, []).append(strategy)
+        return ordered

@@ -1,9 +1,10 @@
 """Matching: pair free agents with waiting callers, best first, and connect each pair.
 
 Decisions come from `routing.decide` over the live config read at each round, so a new
-version's relaxation and priority rules apply to callers already waiting. Pairing an
-agent with a call is one Redis script (`RoutingStore.reserve`), so two engine instances
-never give one agent two calls.
+version's relaxation and priority rules apply to callers already waiting. A round's
+pairs are reserved together in one round trip (`RoutingStore.reserve_pairs`), each pair
+atomically on its own, so two engine instances never give one agent two calls: a pair
+whose agent or caller was taken meanwhile is refused, and its caller decided again.
 """
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ import contextlib
 from collections.abc import Callable
 
 from config.model import HotlineConfig
-from config.queues import Queue
 from hotline.queues.connecting import Connector
 from hotline.runtime.supervisor import Supervisor
-from routing.decide import FreeAgents, WaitingCall, line_order
+from routing.decide import WaitingCall, decide_pairs, line_order
 from routing.store import Reserved, RoutingStore
+
+# A round decides again at most this often after refusals: each pass loses at least
+# the agents that were taken, so more passes than this means heavy contention; the
+# next round carries on at once.
+PASSES = 4
 
 
 class Matcher:
@@ -59,17 +64,34 @@ class Matcher:
         # queues one of them could serve (a queue nobody free fits even after every relax
         # step has no caller to pair now).
         free, lines = await self.store.view.match_reads(config.agents, config.queues)
-        made = 0
         # One line across the queues: a diamond in one queue goes before a normal
         # caller in another when one agent could serve both.
-        everyone = line_order([c for calls in lines.values() for c in calls], config.vip, now)
-        for call in everyone:
-            if not free:
+        unpaired = line_order([c for calls in lines.values() for c in calls], config.vip, now)
+        made = 0
+        for _ in range(PASSES):
+            pairs = decide_pairs(unpaired, free, config.queues, now)
+            if not pairs:
                 break
-            agent_id = await self._reserve_best(config.queues[call.queue], call, now, free)
-            if agent_id is not None:
-                made += 1
-                self.connect(config, call, agent_id)
+            outcomes = await self.store.reserve_pairs(
+                [(agent.agent_id, call) for agent, call in pairs], now)
+            settled: set[str] = set()  # reserved, or no longer waiting
+            refused = False
+            for (agent, call), outcome in zip(pairs, outcomes, strict=True):
+                if outcome is Reserved.YES:
+                    made += 1
+                    settled.add(call.call_id)
+                    self.connect(config, call, agent.agent_id)
+                elif outcome is Reserved.CALL_NOT_WAITING:  # the agent is still free
+                    settled.add(call.call_id)
+                    free.add(agent.agent_id, agent.idle_since)
+                    refused = True
+                else:  # another instance took the agent: decided again, without them
+                    refused = True
+            if not refused:
+                break  # those left unpaired fit nobody free
+            unpaired = [call for call in unpaired if call.call_id not in settled]
+        else:
+            self.wake()
         return made
 
     def connect(self, config: HotlineConfig, call: WaitingCall, agent_id: str) -> None:
@@ -81,16 +103,3 @@ class Matcher:
         else:
             self.supervisor.spawn(self.connector.connect(config, call, agent_id),
                                   "connecting a caller", call.call_id)
-
-    async def _reserve_best(self, rules: Queue, call: WaitingCall, now: float,
-                            free: FreeAgents) -> str | None:
-        """Reserve the best free agent for `call`; the agent leaves `free` either way
-        (reserved now, or no longer ready: another instance was first)."""
-        while (chosen := free.pick(rules, now - call.arrived_at)) is not None:
-            outcome = await self.store.reserve(chosen.agent_id, call, now)
-            if outcome is Reserved.CALL_NOT_WAITING:
-                return None
-            free.remove(chosen.agent_id)
-            if outcome is Reserved.YES:
-                return chosen.agent_id
-        return None

@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from config.loader import ConfigError, Loaded, check, load_text
 from config.model import HotlineConfig
 from config.versions import ConfigVersions, Version
+from hotline.runtime.heap import settle_after_activation
 from hotline.runtime.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ class LiveConfig:
         self.loaded, self.version = loaded, version.number  # one swap: atomic for readers
         for listener in self.listeners:
             listener(loaded.config, version.number)
+        settle_after_activation()
 
     async def _follow_redis(self) -> None:
         async with self.versions.redis.pubsub() as pubsub:

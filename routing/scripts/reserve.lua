@@ -1,19 +1,29 @@
--- Pair an agent with a waiting caller, only if the agent is still ready and the caller
--- still waiting: two engine instances never give one agent two calls. An agent found in
--- the ready set while not ready (written before the set existed) is taken out of it.
--- KEYS: agent, call, the call's waiting line, ready set, ready-set changes
--- ARGV: call id, agent id, now
--- Returns 1 reserved, 0 the agent is not ready, -1 the caller is not waiting.
-if redis.call('HGET', KEYS[1], 'state') ~= 'ready' then
-  if redis.call('ZREM', KEYS[4], ARGV[2]) == 1 then
-    redis.call('XADD', KEYS[5], 'MAXLEN', '~', CHANGES_KEPT, '*', 'a', ARGV[2], 's', '')
+-- Pair agents with waiting callers, each pair only if its agent is still ready and its
+-- caller still waiting: two engine instances never give one agent two calls. A round's
+-- pairs come in one call; each pair is decided on its own, so one refused pair (taken
+-- meanwhile by another instance) leaves the others reserved. An agent found in the
+-- ready set while not ready (written before the set existed) is taken out of it.
+-- KEYS: ready set, ready-set changes, then per pair: agent, call, the call's waiting line
+-- ARGV: now, then per pair: call id, agent id
+-- Returns per pair 1 reserved, 0 the agent is not ready, -1 the caller is not waiting.
+local out = {}
+for i = 1, (#KEYS - 2) / 3 do
+  local agent, call, line = KEYS[3 * i], KEYS[3 * i + 1], KEYS[3 * i + 2]
+  local call_id, agent_id = ARGV[2 * i], ARGV[2 * i + 1]
+  if redis.call('HGET', agent, 'state') ~= 'ready' then
+    if redis.call('ZREM', KEYS[1], agent_id) == 1 then
+      redis.call('XADD', KEYS[2], 'MAXLEN', '~', CHANGES_KEPT, '*', 'a', agent_id, 's', '')
+    end
+    out[i] = 0
+  elseif redis.call('HGET', call, 'state') ~= 'waiting' then
+    out[i] = -1
+  else
+    redis.call('HSET', agent, 'state', 'reserved', 'since', ARGV[1], 'call', call_id)
+    redis.call('HSET', call, 'state', 'offered', 'agent', agent_id)
+    redis.call('ZREM', line, call_id)
+    redis.call('ZREM', KEYS[1], agent_id)
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', CHANGES_KEPT, '*', 'a', agent_id, 's', '')
+    out[i] = 1
   end
-  return 0
 end
-if redis.call('HGET', KEYS[2], 'state') ~= 'waiting' then return -1 end
-redis.call('HSET', KEYS[1], 'state', 'reserved', 'since', ARGV[3], 'call', ARGV[1])
-redis.call('HSET', KEYS[2], 'state', 'offered', 'agent', ARGV[2])
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('ZREM', KEYS[4], ARGV[2])
-redis.call('XADD', KEYS[5], 'MAXLEN', '~', CHANGES_KEPT, '*', 'a', ARGV[2], 's', '')
-return 1
+return out

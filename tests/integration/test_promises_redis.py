@@ -11,7 +11,7 @@ import asyncio
 import datetime as dt
 import itertools
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, cast
 
 import pytest
@@ -139,12 +139,14 @@ class Meanwhile(RoutingStore):
         super().__init__(redis, prefix)
         self.event = event
 
-    async def reserve(self, agent_id: str, call: WaitingCall, now: float) -> Reserved:
-        if self.event == "the agent goes on a break":
-            await self.apply(agent_id, Move.GO_NOT_READY, now, reason="break")
-        else:
-            await self.leave(call.call_id, call.queue)
-        return await super().reserve(agent_id, call, now)
+    async def reserve_pairs(self, pairs: Sequence[tuple[str, WaitingCall]],
+                            now: float) -> list[Reserved]:
+        for agent_id, call in pairs:
+            if self.event == "the agent goes on a break":
+                await self.apply(agent_id, Move.GO_NOT_READY, now, reason="break")
+            else:
+                await self.leave(call.call_id, call.queue)
+        return await super().reserve_pairs(pairs, now)
 
 
 @pytest.fixture

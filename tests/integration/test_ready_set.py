@@ -282,3 +282,42 @@ async def test_a_round_visits_only_lines_that_may_have_callers(redis: Redis) -> 
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+async def test_a_rounds_pairs_are_reserved_in_one_script_call(redis: Redis) -> None:
+    store = fresh_store(redis)
+    config = one_queue_hotline({f"{1001 + i}": agent({"billing": 9 - i}) for i in range(3)})
+    ami = RecordingAmi()
+    queues = Queues(cast(AmiConnection, ami), store, lambda: config, lambda: 1000.0)
+    for agent_id in config.agents:
+        await make_ready(store, agent_id, 900.0)
+    for i, name in enumerate(["first", "second", "third"]):
+        await store.join(WaitingCall(name, "billing", 990.0 + i), f"PJSIP/{name}")
+    await store.view.match_reads(config.agents, config.queues)  # the first, whole read
+
+    before = await _commands(redis)
+    assert await queues.match_round() == 3
+    after = await _commands(redis)
+    # The round's read and one reservation of all three pairs: two scripts, not four.
+    assert after["evalsha"] - before["evalsha"] == 2
+    assert await _redirects(ami, 3) == {"PJSIP/first": "1001", "PJSIP/second": "1002",
+                                        "PJSIP/third": "1003"}
+
+
+async def test_each_pair_of_a_batch_is_decided_on_its_own(redis: Redis) -> None:
+    """More pairs than one script call takes, in one pipeline; the refused ones are
+    refused where they stand, and the rest reserved."""
+    store = fresh_store(redis)
+    pairs = [(f"a{i}", WaitingCall(f"c{i}", "billing", 100.0)) for i in range(250)]
+    for agent_id, call in pairs:
+        await make_ready(store, agent_id, 90.0)
+        await store.join(call, f"PJSIP/{call.call_id}")
+    await store.apply("a7", Move.GO_NOT_READY, 95.0)  # went on a break
+    await store.leave("c150", "billing")  # hung up
+    outcomes = await store.reserve_pairs(pairs, 120.0)
+    assert [i for i, o in enumerate(outcomes) if o is not Reserved.YES] == [7, 150]
+    assert (outcomes[7], outcomes[150]) == (Reserved.AGENT_NOT_READY,
+                                            Reserved.CALL_NOT_WAITING)
+    assert await store.view.ready_agents() == {"a150": 90.0}
+    assert [c.call_id for c in await store.waiting("billing")] == ["c7"]
+    assert (await store.agent("a249"))["call"] == "c249"

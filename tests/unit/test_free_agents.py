@@ -17,14 +17,17 @@ def agent(skills: dict[str, int]) -> Agent:
     return Agent(name="Agent", endpoint="PJSIP/agent", skills=skills)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(population=st.lists(skill_sets, min_size=1, max_size=30),
        ready=st.lists(st.booleans(), min_size=30, max_size=30),
+       idle=st.lists(st.sampled_from([10.0, 20.0, 30.0]), min_size=30, max_size=30),
        needs=skill_sets, floor=st.integers(1, 10), waited=st.sampled_from([0.0, 100.0]),
        strategy=st.sampled_from(["best_proficiency", "longest_idle", "round_robin"]))
 def test_the_index_picks_whom_pick_agent_picks(
-        population: list[dict[str, int]], ready: list[bool], needs: dict[str, int],
-        floor: int, waited: float, strategy: str) -> None:
+        population: list[dict[str, int]], ready: list[bool], idle: list[float],
+        needs: dict[str, int], floor: int, waited: float, strategy: str) -> None:
+    """Pick after pick, each chosen agent taken out, as a round does; idle times tie
+    often, so the tie-breaks are the same too."""
     agents = {f"a{i}": agent(skills) for i, skills in enumerate(population)}
     queue = Queue(name="Q", skills=needs, strategy=strategy,  # type: ignore[arg-type]
                   relax=[RelaxStep(after=60, min_proficiency=floor)])
@@ -32,10 +35,14 @@ def test_the_index_picks_whom_pick_agent_picks(
     every: list[FreeAgent] = []
     for i, agent_id in enumerate(agents):
         if ready[i]:
-            free.add(agent_id, idle_since=1000.0 - i)  # distinct: no ties to break
-            every.append(FreeAgent(agent_id, agents[agent_id].skills, 1000.0 - i))
-    assert free.pick(queue, waited) == pick_agent(queue, waited, every)
+            free.add(agent_id, idle_since=idle[i])
+            every.append(FreeAgent(agent_id, agents[agent_id].skills, idle[i]))
     assert free.could_serve(queue) == (pick_agent(queue, 1e9, every) is not None)
+    while (expected := pick_agent(queue, waited, every)) is not None:
+        assert free.pick(queue, waited) == expected
+        free.remove(expected.agent_id)
+        every.remove(expected)
+    assert free.pick(queue, waited) is None
 
 
 def test_adding_removing_and_unknown_agents() -> None:
@@ -112,3 +119,16 @@ def test_a_new_queue_object_gets_its_own_answer() -> None:
     assert not free.could_serve(strict)
     assert free.could_serve(loose)
     assert not free.could_serve(strict)
+
+
+def test_the_best_sum_over_two_skills_is_found_past_a_better_first_skill() -> None:
+    """Scanning the holders of one skill best first, the scan may not stop at the first
+    that fits: a weaker first skill can come with a much stronger second."""
+    agents = {"1001": agent({"billing": 9, "english": 1}),
+              "1002": agent({"billing": 8, "english": 9}),
+              "1003": agent({"billing": 2, "english": 10})}
+    free = FreeAgents(agents)
+    for agent_id in agents:
+        free.add(agent_id, 10.0)
+    queue = Queue(name="Q", skills={"billing": 1, "english": 1})
+    assert free.pick(queue, 0).agent_id == "1002"  # type: ignore[union-attr]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Literal, cast
 
 import pytest
@@ -98,6 +98,10 @@ class MemoryRouting:
         agent.update(state="reserved", call=call.call_id)
         waiting.update(state="offered", agent=agent_id)
         return Reserved.YES
+
+    async def reserve_pairs(self, pairs: Sequence[tuple[str, WaitingCall]],
+                            now: float) -> list[Reserved]:
+        return [await self.reserve(agent_id, call, now) for agent_id, call in pairs]
 
 
 @pytest.fixture
