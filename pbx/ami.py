@@ -8,7 +8,8 @@ replaced here:
 - actions pending when the connection drops fail at once and are never re-sent
   (a re-sent Originate would ring a customer twice);
 - pings are answered or the connection is dropped, so a half-open socket is noticed;
-- events go straight to one handler as our own typed events, without pattern matching.
+- events go straight to one handler as our own typed events, without pattern matching;
+  an event nobody would hear (no typed event, no raw listener) is not even parsed.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from pbx.ami_actions import (
     ConnectionState,
     PendingAction,
 )
-from pbx.ami_codec import ActionFields, AmiDecoder, Message, encode_action
-from pbx.events import AmiConnected, AmiLost, PbxEvent, translate
+from pbx.ami_codec import ActionFields, AmiDecoder, Message, encode_action, parse_message
+from pbx.events import TRANSLATED, AmiConnected, AmiLost, PbxEvent, translate
 
 log = logging.getLogger(__name__)
 
@@ -53,21 +54,19 @@ class _Protocol(AMIProtocol):  # type: ignore[misc]
         super().connection_made(transport)
         self.decoder = AmiDecoder()
         self.owner: AmiConnection | None = None
-        self._early: list[Message] = []
+        self._early: list[str] = []
 
     def attach(self, owner: AmiConnection) -> None:
         self.owner = owner
         early, self._early = self._early, []
-        for msg in early:
-            owner._message(msg)
+        owner._blocks(early)
 
     def data_received(self, data: bytes) -> None:
-        owner = self.owner
-        for msg in self.decoder.feed(data):
-            if owner is None:
-                self._early.append(msg)
-            else:
-                owner._message(msg)
+        blocks = self.decoder.blocks(data)
+        if self.owner is None:
+            self._early += blocks
+        else:
+            self.owner._blocks(blocks)
 
     def write(self, data: bytes) -> None:
         self.transport.write(data)
@@ -204,6 +203,23 @@ class AmiConnection:
         return response
 
     # --- called by the protocol -----------------------------------------------------
+
+    def _blocks(self, blocks: list[str]) -> None:
+        """Messages as the decoder cut them; most events of a busy Asterisk (Newexten,
+        VarSet, AGIExecStart, ...) have no typed event and no one to hear them, and cost
+        only a look at their first line."""
+        listeners = self._raw_listeners
+        for block in blocks:
+            # Asterisk writes Event first; any other shape is parsed in full.
+            if not listeners and block.startswith("Event: "):
+                line_end = block.find("\r\n")
+                name = block[7:line_end] if line_end >= 0 else block[7:]
+                # An event answering one of our actions (EventList) goes to that action.
+                if name not in TRANSLATED and not (self._pending and "ActionID:" in block):
+                    continue
+            msg = parse_message(block)
+            if msg:
+                self._message(msg)
 
     def _message(self, msg: Message) -> None:
         action_id = msg.get("ActionID")

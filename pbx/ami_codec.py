@@ -27,6 +27,12 @@ class AmiDecoder:
         self.banner: str | None = None
 
     def feed(self, data: bytes) -> list[Message]:
+        return [message for block in self.blocks(data) if (message := parse_message(block))]
+
+    def blocks(self, data: bytes) -> list[str]:
+        """The text of each message made whole by `data`, not yet split into headers
+        (`parse_message` does that): a reader that wants few of the events looks at the
+        first line and parses only those."""
         buffer = self._buffer
         buffer += data
         if self.banner is None:
@@ -36,16 +42,18 @@ class AmiDecoder:
                 return []
             self.banner = buffer[:line_end].decode("utf-8", "replace")
             del buffer[: line_end + 2]
-        messages: list[Message] = []
-        start = 0
-        while (end := buffer.find(_END, start)) >= 0:
-            message = parse_message(buffer[start:end].decode("utf-8", "replace"))
-            if message:
-                messages.append(message)
-            start = end + 4
-        if start:
-            del buffer[:start]
-        return messages
+        end = buffer.rfind(_END) + 4
+        if end < 4:
+            return []
+        # One decode for every whole message of the read. CR and LF are never part of a
+        # multi-byte sequence, so the text splits exactly where the bytes would, and a bad
+        # byte becomes the same U+FFFD as when each message was decoded alone.
+        blocks = buffer[:end].decode("utf-8", "replace").split("\r\n\r\n")
+        # Left over: "" unless the read ended in a run of CR LFs longer than one blank
+        # line; such a run is ASCII, so it goes back as the bytes it came from.
+        rest = blocks.pop().encode()
+        buffer[:end] = rest
+        return blocks
 
 
 def parse_message(block: str) -> Message:

@@ -51,3 +51,42 @@ def test_an_action_with_a_hostile_value_stays_one_action() -> None:
 def test_list_values_become_repeated_headers() -> None:
     wire = encode_action({"Action": "Originate", "Variable": ["A=1", "B=2"]})
     assert wire == b"Action: Originate\r\nVariable: A=1\r\nVariable: B=2\r\n\r\n"
+
+
+# Every shape the decoder has to get right: names split mid-character, bad bytes, empty
+# values, ": " inside a value, repeated headers, a lone LF, a run of blank lines.
+AWKWARD = (BANNER + EVENT
+           + b"Event: Newchannel\r\nCallerIDName: \xe5\xbc\r\nAccountCode:\r\n"
+           b"Note: a: b\r\nBad: \xff\xfe\r\n\r\n\r\n"
+           b"Response: Follows\r\nOutput: one\r\nOutput: two\r\n\r\n\r\n\r\n"
+           b"Event: UserEvent\r\nUserEvent: x\ny\r\n\r\n"
+           b"Event: Hangup\r\nChann")
+
+
+def test_a_stream_fed_byte_by_byte_decodes_as_when_fed_whole() -> None:
+    whole = AmiDecoder()
+    expected = whole.feed(AWKWARD)
+    for step in (1, 2, 3, 5, 7):
+        decoder = AmiDecoder()
+        messages = []
+        for i in range(0, len(AWKWARD), step):
+            messages += decoder.feed(AWKWARD[i:i + step])
+        assert messages == expected, step
+        assert decoder.feed(b"el: X\r\n\r\n") == [{"Event": "Hangup", "Channel": "X"}]
+    assert [m.get("Event", m.get("Response")) for m in expected] == [
+        "Newchannel", "Newchannel", "Follows", "UserEvent"]
+
+
+def test_bad_bytes_become_replacement_characters_and_a_lone_lf_ends_no_line() -> None:
+    _, odd, command, user = AmiDecoder().feed(AWKWARD)
+    assert odd == {"Event": "Newchannel", "CallerIDName": "\ufffd", "AccountCode": "",
+                   "Note": "a: b", "Bad": "\ufffd\ufffd"}
+    assert command == {"Response": "Follows", "Output": "one\ntwo"}
+    assert user == {"Event": "UserEvent", "UserEvent": "x\ny"}
+
+
+def test_blocks_are_whole_messages_as_text_not_yet_parsed() -> None:
+    decoder = AmiDecoder()
+    assert decoder.blocks(BANNER + EVENT[:-3]) == []
+    assert decoder.blocks(EVENT[-3:] + b"Event: Hangup\r\n\r\n") == [
+        EVENT[:-4].decode(), "Event: Hangup"]

@@ -80,3 +80,32 @@ async def test_a_line_leaving_agi_is_hung_up_unless_the_engine_moved_it() -> Non
         await hung_up.play("hello")
     with pytest.raises(CallGone, match=r"^sent on by the engine$"):
         await moved.play("hello")
+
+
+async def test_events_without_a_typed_event_still_reach_their_action_and_raw_listeners(
+        ) -> None:
+    """Events nobody would hear are skipped unparsed; these have someone to hear them."""
+    from pbx.ami import ConnectionState
+
+    handled: list[PbxEvent] = []
+    connection = AmiConnection(AmiSettings(), handled.append)
+    protocol = _Protocol()
+    protocol.connection_made(_Transport())
+    protocol.attach(connection)
+    connection._protocol, connection.state = protocol, ConnectionState.UP
+    answer = connection.start_action({"Action": "CoreShowChannels"})
+    action_id = next(iter(connection._pending))
+    heard: list[str] = []
+    protocol.data_received(
+        b"Asterisk Call Manager/9.0.0\r\n"
+        + _event("Newexten", Channel="PJSIP/a-1")  # nobody listens: dropped
+        + f"Response: Success\r\nActionID: {action_id}\r\nEventList: start\r\n\r\n".encode()
+        + _event("CoreShowChannel", ActionID=action_id, Channel="PJSIP/a-1")
+        + _event("CoreShowChannelsComplete", ActionID=action_id, EventList="Complete"))
+    response = await answer
+    assert [item["Channel"] for item in response.events] == ["PJSIP/a-1"]
+    connection.add_raw_listener(lambda msg: heard.append(msg["Event"]))
+    protocol.data_received(_event("Newexten", Channel="PJSIP/a-1")
+                           + _event("Hangup", Channel="PJSIP/a-1", Uniqueid="1.1"))
+    assert heard == ["Newexten", "Hangup"]
+    assert [type(e) for e in handled] == [CallHungUp]

@@ -59,6 +59,14 @@ def test_a_caller_name_cannot_forge_agi_variables() -> None:
     assert agi_environment(forged)["agi_dnid"] == "10000"
 
 
+def test_env_lines_are_decoded_one_by_one_a_raw_line_feed_breaking_none() -> None:
+    # A bad byte or a character cut by an encoded break is one U+FFFD, on its own line.
+    assert agi_environment("agi_a%3A%20%E5%BC%0Aagi_b%3A%20%A0%FF%0a") == {
+        "agi_a": "\ufffd", "agi_b": "\ufffd\ufffd"}
+    assert agi_environment("agi_a%3A%20x\nagi_b%3A%20y%0Aagi_c: z") == {
+        "agi_a": "x\nagi_b: y", "agi_c": "z"}
+
+
 def test_an_originate_answered_or_not_says_which_channel() -> None:
     answered = {"Event": "OriginateResponse", "Response": "Success", "Uniqueid": "c-1",
                 "Channel": "Local/13800000001@trunk-0000002a;1", "Reason": "4"}
