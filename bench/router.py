@@ -534,7 +534,9 @@ def main() -> None:
           f"{spread('evalsha_ceiling_per_s', ',.0f')}/s; ratio {spread('ratio', '.2f')}; "
           + ", ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in verdicts))
     def rounded(value: float, places: int) -> float | None:
-        return None if value != value else round(value, places)  # NaN: no clean run
+        if value != value:  # NaN: no clean run
+            return None
+        return round(value, places) if places else round(value)
 
     figures: dict[str, Any] = {
         "decisions_per_s": rounded(result["decisions_per_s"], 0),

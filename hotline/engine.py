@@ -163,11 +163,14 @@ class Engine:
                 self.agi.command_finished(command_id, result)
             case CallLeftAgi(channel=channel):
                 self.agi.left_agi(channel)
-            case CallHungUp(channel=channel, call_id=call_id, cause_text=cause):
+            case CallHungUp(channel=channel, call_id=call_id, cause_text=cause,
+                            hotline=hotline):
                 self.agi.channel_gone(channel, f"hung up ({cause or 'normal'})")
-                spawn(self.queues.outcomes.call_ended(call_id, channel), "ending a call",
-                      call_id)
-                spawn(self.keeper.hung_up(call_id, channel), "filing a recording", call_id)
+                if hotline:  # not an agent's leg or any other channel: no Redis work
+                    spawn(self.queues.outcomes.call_ended(call_id, channel),
+                          "ending a call", call_id)
+                    spawn(self.keeper.hung_up(call_id, channel), "filing a recording",
+                          call_id)
             case DeviceStateChanged(device=device, state=state):
                 spawn(self.desk.device_changed(device, state), f"presence of {device}")
             case ShutdownHangup(channel=channel):
@@ -175,7 +178,8 @@ class Engine:
                 self.agi.channel_gone(channel, ASTERISK_SHUT_DOWN)
             case HangupRequested(channel=channel, cause=cause):
                 self.queues.outcomes.causes.note(channel, cause)
-            case DialEnded(channel=channel, call_id=call_id, destination=leg, status=status):
+            case DialEnded(channel=channel, call_id=call_id, destination=leg, status=status,
+                           hotline=True):
                 spawn(self.queues.outcomes.dial_ended(call_id, channel, leg, status),
                       "ending a ring", call_id)
             case OriginateFailed(channel_id=channel_id, reason=reason):

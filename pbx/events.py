@@ -39,12 +39,35 @@ class CallLeftAgi:
     channel: str
 
 
+# The channel variable naming the hotline call a channel carries (set on the caller's
+# channel once the engine claims it, and on a callback's customer leg). manager.conf's
+# `channelvars` puts it in every channel event, so an event about some other channel
+# (an agent's leg, a Local channel's other half, a call the hotline never saw) is known
+# for what it is without a Redis read.
+CALL_VARIABLE = "HOTLINE_CALL_ID"
+
+
+def hotline_channel(msg: Message, header: str = "ChanVariable") -> bool:
+    """Whether the event's channel may be a hotline call's: it carries the call
+    variable, or Asterisk sends no channel variables at all (not configured: any
+    channel may be)."""
+    carried = msg.get(header)
+    if carried is None:
+        return True
+    for pair in carried.split("\n"):
+        name, _, value = pair.partition("=")
+        if name == CALL_VARIABLE:
+            return bool(value)
+    return True  # other variables only: this one is not configured
+
+
 @dataclass(frozen=True, slots=True)
 class CallHungUp:
     channel: str
     call_id: str
     cause: int
     cause_text: str
+    hotline: bool = True  # `hotline_channel`: False, not a hotline call's channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +101,7 @@ class DialEnded:
     call_id: str
     destination: str
     status: str  # ANSWER, NOANSWER, BUSY, CANCEL, CHANUNAVAIL, ...
+    hotline: bool = True  # `hotline_channel` of the dialling channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +219,7 @@ def _hangup(msg: Message) -> CallHungUp:
         call_id=msg.get("Uniqueid", ""),
         cause=int(cause) if cause.isdigit() else 0,
         cause_text=msg.get("Cause-txt", ""),
+        hotline=hotline_channel(msg),
     )
 
 
@@ -242,7 +267,8 @@ _TRANSLATORS: dict[str, Callable[[Message], PbxEvent | None]] = {
         device=m.get("Device", ""), state=m.get("State", "")),
     "DialEnd": lambda m: DialEnded(
         channel=m.get("Channel", ""), call_id=m.get("Uniqueid", ""),
-        destination=m.get("DestChannel", ""), status=m.get("DialStatus", "")),
+        destination=m.get("DestChannel", ""), status=m.get("DialStatus", ""),
+        hotline=hotline_channel(m)),
     "UserEvent": _user_event,
     "OriginateResponse": _originate_response,
 }

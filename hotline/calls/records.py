@@ -60,6 +60,13 @@ return 1
 """
 
 
+# One step appended to the call's journal; the journal expires with the record, its
+# expiry set by the first step (one command per step, not a transaction of four).
+_STEP = """
+if redis.call('RPUSH', KEYS[1], ARGV[1]) == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+"""
+
+
 class CallLog:
     def __init__(self, redis: Redis, prefix: str, clock: Callable[[], float],
                  ttl: int) -> None:
@@ -67,6 +74,7 @@ class CallLog:
         self._claim_and_open = redis.register_script(_CLAIM_AND_OPEN)
         self._take_over = redis.register_script(_TAKE_OVER)
         self._if_owner = redis.register_script(_IF_OWNER)
+        self._step = redis.register_script(_STEP)
         self.prefix = prefix
         self.clock = clock
         self.ttl = ttl
@@ -111,11 +119,8 @@ class CallLog:
 
     async def step(self, call_id: str, command: str, result: AgiResult | None,
                    error: str = "") -> None:
-        keys = self.keys(call_id)
-        async with self.redis.pipeline(transaction=True) as tx:
-            tx.rpush(keys.steps, self._entry(command, result, error))
-            tx.expire(keys.steps, self.ttl)
-            await tx.execute()
+        await self._step(keys=[self.keys(call_id).steps],
+                         args=[self._entry(command, result, error), self.ttl])
 
     async def rewrite_steps(self, call_id: str,
                             steps: list[tuple[str, AgiResult | None, str]]) -> None:

@@ -27,6 +27,7 @@ from hotline.runtime.logs import bind_call
 from hotline.runtime.supervisor import Supervisor
 from pbx.agi import AgiResult
 from pbx.agi_call import AgiCall, AgiCalls
+from pbx.events import CALL_VARIABLE
 from pbx.ports import Call, CallControl, CallGone
 
 log = logging.getLogger(__name__)
@@ -158,7 +159,7 @@ class CallSessions:
             log.info("call %s from %r to %s", call.call_id, call.caller_number,
                      call.dialled_number)
             # Both in flight at once: Asterisk runs one session's actions in order.
-            await asyncio.gather(line.set_variable("HOTLINE_CALL_ID", call.call_id),
+            await asyncio.gather(line.set_variable(CALL_VARIABLE, call.call_id),
                                  line.set_variable("HOTLINE_CALLER_NAME", call.caller_name))
             result = await self.menu(line)
             if isinstance(result, str):

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from agents.state import Move, MoveRefused
 from config.model import HotlineConfig
 from pbx.ami import AmiError
+from pbx.events import CALL_VARIABLE
 from pbx.originate import AmiOriginator
 from quality.recordings import callback_recording_id, recording_source
 from routing.decide import WaitingCall
@@ -65,6 +66,7 @@ class CallbackInLine:
                 config.backends.callback_trunk.format(number=number), context=CALLBACK_CONTEXT,
                 exten="s", caller_id=f'"{config.name}" <{config.numbers.unified}>',
                 channel_id=call.call_id, timeout=config.sampling.ring_for, variables={
+                    CALL_VARIABLE: call.call_id,  # its events are the call's
                     "HOTLINE_AGENT_ID": agent_id, "HOTLINE_AGENT_DIAL": agent.endpoint,
                     "HOTLINE_RING_TIMEOUT": str(ring), "HOTLINE_QUEUE": call.queue,
                     "HOTLINE_VIP_TIER": call.tier, "HOTLINE_CALLER_NUMBER": number,

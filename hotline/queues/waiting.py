@@ -111,8 +111,9 @@ class Waiting:
             await self.report.entered(call, queue, tier)
         try:
             while True:
+                # Only this loop moves its caller between queues (`_follow_rule`), so the
+                # queue is known here without a read each second.
                 config = self.config()
-                queue = (await self.store.call(call.call_id)).get("queue", queue)
                 rules = config.queues.get(queue)
                 why = reason_to_leave(rules, self.clock() - arrived,
                                       declined_callback=declined)
@@ -126,12 +127,13 @@ class Waiting:
                     if then is AfterMaxWait.VOICEMAIL and offers.take_message is not None:
                         return await self._message(line, queue, tier, why, offers.take_message)
                 if why is not None:
-                    moved = await self._follow_rule(call, queue, why)
+                    moved = await self._follow_rule(call, queue, tier, why)
                     if moved is None:
                         await self.store.leave(call.call_id, queue)
                         node = menu_after(rules, why, declared_fallback, config.menus)
                         return WaitOutcome(WaitEnd.MENU, why, node) if node else \
                             WaitOutcome(WaitEnd.PERSON, why)
+                    queue = moved
                     continue
                 assert rules is not None
                 declared_fallback = rules.fallback or declared_fallback
@@ -194,10 +196,9 @@ class Waiting:
         await announce(line, position if rules.position else None,
                        expected if rules.expected_wait else None)
 
-    async def _follow_rule(self, call: Call, queue: str, why: Leave) -> str | None:
+    async def _follow_rule(self, call: Call, queue: str, tier: str, why: Leave) -> str | None:
         """The queue a rule moves the caller to, or None when they leave the queues."""
         config = self.config()
-        tier = (await self.store.call(call.call_id)).get("tier", "normal")
         await self.report.left(call.call_id, queue, tier, why)
         target = next_queue(queue, config.queues.get(queue), why, config.queues)
         if target is None:

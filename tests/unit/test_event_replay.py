@@ -10,6 +10,7 @@ from pbx.events import (
     CallArrived,
     CallHungUp,
     CallLeftAgi,
+    DialEnded,
     OriginateAnswered,
     OriginateFailed,
     ShutdownHangup,
@@ -85,3 +86,30 @@ def test_a_channel_hung_up_by_asterisk_shutting_down_is_told_from_any_other() ->
         "Local/184@hotline-in-00000001;2", "sim-8aac6e2d2105")
     for cause in ("16", "32", "1", ""):  # a hangup the caller or the engine asked for
         assert translate(shutdown | {"Cause": cause}) is None
+
+
+def test_a_channel_that_carries_no_hotline_call_is_told_without_redis() -> None:
+    """With manager.conf's `channelvars = HOTLINE_CALL_ID` (as Asterisk 22 sends it),
+    the hangup of an agent's leg says so; without the setting, any channel may be a
+    hotline call's, and its hangup is acted on as before."""
+    hangup = {"Event": "Hangup", "Channel": "PJSIP/agent-1001-00000004",
+              "Uniqueid": "1796138417.4", "Cause": "16"}
+
+    def hotline(**headers: str) -> bool:
+        event = translate(hangup | headers)
+        assert isinstance(event, CallHungUp)
+        return event.hotline
+
+    assert not hotline(ChanVariable="HOTLINE_CALL_ID=")
+    assert hotline(ChanVariable="HOTLINE_CALL_ID=1796138417.0")
+    assert hotline()  # not configured
+    assert hotline(ChanVariable="OTHER=1")  # configured without ours
+    assert not hotline(ChanVariable="OTHER=1\nHOTLINE_CALL_ID=")  # two, repeated
+    dial_end = {"Event": "DialEnd", "Channel": "Local/180@hotline-in-00000001;2",
+                "Uniqueid": "1796138417.1", "DestChannel": "PJSIP/agent-1001-00000004",
+                "DialStatus": "ANSWER", "ChanVariable": "HOTLINE_CALL_ID=1796138417.1",
+                "DestChanVariable": "HOTLINE_CALL_ID="}
+    event = translate(dial_end)
+    assert isinstance(event, DialEnded) and event.hotline
+    event = translate(dial_end | {"ChanVariable": "HOTLINE_CALL_ID="})
+    assert isinstance(event, DialEnded) and not event.hotline
