@@ -45,6 +45,12 @@ def asked_for(code: str, reasons: Mapping[str, str]) -> Asked | str:
     return f"{code} is not a feature code"
 
 
+def presence_may_move(device_state: str) -> bool:
+    """Whether `presence_move` can ask anything on this device state, whatever the
+    agent's: a phone ringing, on hold or unknown says nothing, and costs no read."""
+    return device_state in ("UNAVAILABLE", "INVALID", "NOT_INUSE") or device_state in BUSY
+
+
 def presence_move(device_state: str, agent_state: str, reason: str) -> Asked | None:
     """What the phone's device state says about a logged-in agent, if anything.
 

@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from config.model import HotlineConfig
 from config.versions import ConfigVersions
 from hotline.after_call.recording_keeper import RecordingKeeper
-from hotline.after_call.surveys import Surveys
+from hotline.after_call.surveys import SURVEY_CONTEXT, Surveys
 from hotline.billing.live_backend import Billing
 from hotline.calls.adoption import Adoption
 from hotline.calls.flow import CallFlow
@@ -30,6 +30,7 @@ from hotline.calls.records import CallLog
 from hotline.calls.sessions import CallSessions, Menu, PersonFallback
 from hotline.desk.agent_desk import AgentDesk
 from hotline.desk.phones import AgentPhones
+from hotline.queues.callback_in_line import CALLBACK_CONTEXT
 from hotline.queues.queue_log import QueueLog
 from hotline.queues.service import Queues
 from hotline.queues.stats import QueueStats
@@ -63,6 +64,12 @@ from quality.survey_jobs import SurveyJobs
 from routing.store import RoutingStore
 
 log = logging.getLogger(__name__)
+
+# Where the engines' own Originates go (a peer's included: one that died leaves its
+# callbacks' answers to the others); Asterisk 22 names it in every OriginateResponse.
+# Any other Originate (a dialler, a test tool: an application, no context) is none of
+# the engine's business, and costs it no Redis read.
+ENGINE_ORIGINATES = frozenset({CALLBACK_CONTEXT, SURVEY_CONTEXT})
 
 
 class Engine:
@@ -115,8 +122,11 @@ class Engine:
             lambda: self.billing.backend(self.live.config), clock, to_person,
             settings.recordings_dir_asterisk, self.surveys, self.recordings,
             Path(settings.recordings_dir), self.desk, self.call_log)
+        flow = self.menu if isinstance(self.menu, CallFlow) else None
         self.calls = CallSessions(self.agi, self.call_log, self.menu, to_person,
-                                  self.lease, self.supervisor)
+                                  self.lease, self.supervisor,
+                                  look_ahead=flow.look_ahead if flow else None,
+                                  forget=flow.forget if flow else None)
         self.adoption = Adoption(self.ami, self.call_log, self.calls, self.lease,
                                  self.supervisor, leftovers=(
                                      self.queues.reconciler.run,
@@ -182,10 +192,12 @@ class Engine:
                            hotline=True):
                 spawn(self.queues.outcomes.dial_ended(call_id, channel, leg, status),
                       "ending a ring", call_id)
-            case OriginateFailed(channel_id=channel_id, reason=reason):
+            case OriginateFailed(channel_id=channel_id, reason=reason, context=context) \
+                    if context in ENGINE_ORIGINATES:
                 spawn(self._originate_failed(channel_id, reason), "a call not answered",
                       channel_id)
-            case OriginateAnswered(channel_id=channel_id, channel=channel):
+            case OriginateAnswered(channel_id=channel_id, channel=channel, context=context) \
+                    if context in ENGINE_ORIGINATES:
                 # perhaps a customer taking their queue callback: their leg is recorded
                 spawn(self.keeper.callback_answered(channel_id, channel),
                       "a callback answered", channel_id)

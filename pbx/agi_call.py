@@ -14,11 +14,14 @@ import contextlib
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pbx import agi
 from pbx.agi import AgiResult
 from pbx.ami import AmiActionFailed, AmiConnection, AmiDisconnected, AmiError, AmiResponse
 from pbx.ports import JOURNAL_MARK, Call, CallGone, Digits
+
+T = TypeVar("T")
 
 # Commands that leave hold music playing (every other one plays or ends something).
 _KEEP_MUSIC = ("SET MUSIC", "WAIT FOR DIGIT")
@@ -179,6 +182,25 @@ class AgiCall:
         await self._action({"Action": "Setvar", "Channel": self.call.channel,
                             "Variable": name, "Value": value})
 
+    def set_variables_now(self, variables: dict[str, str]) -> Awaitable[None]:
+        """Setvar actions written before this returns, their answers left to await: the
+        menu need not wait for them, as Asterisk runs one AMI session's actions in order
+        (whatever is sent next finds them set). Awaiting raises CallGone or AmiError as
+        `set_variable` does."""
+        if self._gone_reason is not None:
+            raise CallGone(self._gone_reason)
+        try:
+            answers = [self._calls.ami.start_action({
+                "Action": "Setvar", "Channel": self.call.channel, "Variable": name,
+                "Value": value}) for name, value in variables.items()]
+        except AmiDisconnected as exc:
+            raise CallGone(f"Setvar: {exc}") from exc
+        return self._answered("Setvar", self._all(answers))
+
+    @staticmethod
+    async def _all(answers: list[Awaitable[AmiResponse]]) -> None:
+        await asyncio.gather(*answers)
+
     async def hang_up(self) -> None:
         await self.run("HANGUP")
 
@@ -238,12 +260,17 @@ class AgiCall:
         other refusal (permissions, a bad argument) is an engine problem: AmiError."""
         if self._gone_reason is not None:
             raise CallGone(self._gone_reason)
+        return await self._answered(str(fields["Action"]), self._calls.ami.send_action(fields))
+
+    async def _answered(self, what: str, answer: Awaitable[T]) -> T:
+        """Asterisk's answer to an action on this channel: a channel gone (or AMI) is
+        CallGone, as for any command."""
         try:
-            return await self._calls.ami.send_action(fields)
+            return await answer
         except AmiActionFailed as exc:
             if exc.no_such_channel:
                 self.gone(exc.message)
-                raise CallGone(f"{fields['Action']}: {exc.message}") from exc
+                raise CallGone(f"{what}: {exc.message}") from exc
             raise
         except AmiDisconnected as exc:
-            raise CallGone(f"{fields['Action']}: {exc}") from exc
+            raise CallGone(f"{what}: {exc}") from exc

@@ -119,6 +119,7 @@ class OriginateFailed:
 
     channel_id: str
     reason: str  # Asterisk's cause code: 3 no answer, 5 busy, 8 congestion, ...
+    context: str = ""  # where the Originate sent the answered channel ("": not said)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +128,7 @@ class OriginateAnswered:
 
     channel_id: str
     channel: str
+    context: str = ""  # where the Originate sent the answered channel ("": not said)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,10 +249,12 @@ def _originate_response(msg: Message) -> OriginateFailed | OriginateAnswered | N
     match msg.get("Response"):
         case "Failure":
             return OriginateFailed(channel_id=msg.get("Uniqueid", ""),
-                                   reason=msg.get("Reason", ""))
+                                   reason=msg.get("Reason", ""),
+                                   context=msg.get("Context", ""))
         case "Success":
             return OriginateAnswered(channel_id=msg.get("Uniqueid", ""),
-                                     channel=msg.get("Channel", ""))
+                                     channel=msg.get("Channel", ""),
+                                     context=msg.get("Context", ""))
     return None
 
 

@@ -36,6 +36,7 @@ class Scripts:
 
     def __init__(self, redis: Redis) -> None:
         self.reserve: AsyncScript = redis.register_script(source("reserve"))
+        self.join = redis.register_script(source("join"))
         self.move_agent = redis.register_script(source("move_agent"))
         self.advance_call = redis.register_script(source("advance_call"))
         self.requeue = redis.register_script(source("requeue"))

@@ -82,6 +82,13 @@ class MatcherView:
             return free, {name: read[name] for name in queues if name in read
                           and (not whole or free.could_serve(queues[name]))}
 
+    def known_free(self, agents: Mapping[str, Agent]) -> FreeAgents | None:
+        """Who was free at the last round's read, for the express lane's pick; None when
+        that read was for another config version's agents. It may be a moment old: the
+        reservation checks the agent is still ready. The caller may remove the agent it
+        picks, and must add them back when they were not taken after all."""
+        return self._free if self._free is not None and self._free.agents is agents else None
+
     def _line_keys(self, queues: list[str]) -> str:
         """The lines' keys as the scripts take them. Kept: most rounds ask for the lines
         the last round asked for."""

@@ -8,6 +8,7 @@ What the matcher reads each round is `view` (`routing.matcher_view`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import Enum
 from typing import cast
 
@@ -28,6 +29,15 @@ class Reserved(Enum):
     CALL_NOT_WAITING = -1  # the caller hung up or was already offered
 
 
+@dataclass(frozen=True, slots=True)
+class Joined:
+    """How a caller's join went: reserved with the agent named (the express lane), or
+    not; and their place at the end of the line (1 when served at once)."""
+
+    reserved: Reserved
+    place: int
+
+
 # A call's routing record outlives the call long enough for its recording to be filed
 # and its statistics read, then goes.
 CALL_KEPT = 2 * 86400
@@ -46,19 +56,22 @@ class RoutingStore:
     # --- callers --------------------------------------------------------------------
 
     async def join(self, call: WaitingCall, channel: str, number: str = "",
-                   menu_path: str | None = None) -> None:
-        key = self.keys.call(call.call_id)
-        async with self.redis.pipeline(transaction=True) as tx:
-            tx.hset(key, mapping={
-                "queue": call.queue, "arrived_at": call.arrived_at, "tier": call.tier,
-                "boost": call.boost, "channel": channel, "state": "waiting",
-                "number": number})
-            if menu_path is not None:  # kept when a caller rejoins after a missed ring
-                tx.hset(key, "menu_path", menu_path)
-            tx.expire(key, CALL_KEPT)
-            tx.zadd(self.keys.waiting(call.queue), {call.call_id: call.arrived_at})
-            tx.sadd(self.keys.lines, self.keys.waiting(call.queue))
-            await tx.execute()
+                   menu_path: str | None = None, agent_id: str = "",
+                   now: float = 0.0) -> Joined:
+        """The caller joins `call.queue`'s line. With `agent_id` (a free agent fitting
+        the queue: the express lane), they are reserved for each other in the same round
+        trip when nobody else waits anywhere: YES. Otherwise the caller waits for the
+        matcher: CALL_NOT_WAITING never; AGENT_NOT_READY when the agent was taken."""
+        outcome, place = await self.scripts.join(
+            keys=[self.keys.call(call.call_id), self.keys.waiting(call.queue),
+                  self.keys.lines, self.keys.ready, self.keys.ready_changes,
+                  self.keys.agent(agent_id)],
+            # the menu path is kept when a caller rejoins after a missed ring (None)
+            args=[call.call_id, call.queue, call.arrived_at, call.tier, call.boost, channel,
+                  number, menu_path or "", CALL_KEPT, agent_id, now])
+        reserved = {1: Reserved.YES, -1: Reserved.AGENT_NOT_READY}.get(
+            int(outcome), Reserved.CALL_NOT_WAITING)
+        return Joined(reserved, int(place))
 
     async def move_to_queue(self, call_id: str, old: str, new: str) -> None:
         """Overflow, or a removed queue: the caller keeps its arrival time."""
@@ -131,13 +144,22 @@ class RoutingStore:
         return dict(zip(agent_ids, replies, strict=True))
 
     async def apply(self, agent_id: str, what: Move, now: float, reason: str = "",
-                    call_id: str = "") -> AgentState:
+                    call_id: str = "", likely: AgentState | None = None) -> AgentState:
         """Make the move from the agent's current state, or raise MoveRefused. With
         `call_id`, only while the agent is still busy with that call: a late event about
-        an earlier call never moves an agent busy with the next one."""
-        for _ in range(5):
-            current = await self.agent_state(agent_id)
-            new = move(current, what)  # the decision; the script checks it still holds
+        an earlier call never moves an agent busy with the next one. `likely`: the state
+        the caller expects the agent in (an answered ring: reserved); tried first without
+        reading it, and read only when it was not."""
+        for attempt in range(5):
+            guess = attempt == 0 and likely is not None
+            current = likely if guess and likely is not None else \
+                await self.agent_state(agent_id)
+            try:
+                new = move(current, what)  # the decision; the script checks it still holds
+            except MoveRefused:
+                if guess:
+                    continue  # not from the state guessed: from the one read
+                raise
             entry = f"{now:.3f} {current.value}->{new.value} {what.value} {reason}".strip()
             done = int(await self.scripts.move_agent(
                 keys=[self.keys.agent(agent_id), self.keys.agent_log(agent_id),

@@ -60,10 +60,13 @@ return 1
 """
 
 
-# One step appended to the call's journal; the journal expires with the record, its
-# expiry set by the first step (one command per step, not a transaction of four).
-_STEP = """
-if redis.call('RPUSH', KEYS[1], ARGV[1]) == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+# Steps appended to the call's journal; the journal expires with the record, its
+# expiry set with the first steps (one command per write, not a transaction of four).
+# ARGV: the time kept (seconds), then the entries.
+_STEPS = """
+if redis.call('RPUSH', KEYS[1], unpack(ARGV, 2)) == #ARGV - 1 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
 """
 
 
@@ -74,7 +77,7 @@ class CallLog:
         self._claim_and_open = redis.register_script(_CLAIM_AND_OPEN)
         self._take_over = redis.register_script(_TAKE_OVER)
         self._if_owner = redis.register_script(_IF_OWNER)
-        self._step = redis.register_script(_STEP)
+        self._steps = redis.register_script(_STEPS)
         self.prefix = prefix
         self.clock = clock
         self.ttl = ttl
@@ -117,10 +120,9 @@ class CallLog:
         return bool(await self._if_owner(keys=[keys.owner, keys.record],
                                          args=[instance_id, *flat]))
 
-    async def step(self, call_id: str, command: str, result: AgiResult | None,
-                   error: str = "") -> None:
-        await self._step(keys=[self.keys(call_id).steps],
-                         args=[self._entry(command, result, error), self.ttl])
+    async def append_steps(self, call_id: str, entries: list[str]) -> None:
+        """Journal entries (`entry`), in order, after those stored."""
+        await self._steps(keys=[self.keys(call_id).steps], args=[self.ttl, *entries])
 
     async def rewrite_steps(self, call_id: str,
                             steps: list[tuple[str, AgiResult | None, str]]) -> None:
@@ -131,11 +133,12 @@ class CallLog:
         async with self.redis.pipeline(transaction=True) as tx:
             tx.delete(keys.steps)
             if steps:
-                tx.rpush(keys.steps, *(self._entry(*step) for step in steps))
+                tx.rpush(keys.steps, *(self.entry(*step) for step in steps))
                 tx.expire(keys.steps, self.ttl)
             await tx.execute()
 
-    def _entry(self, command: str, result: AgiResult | None, error: str) -> str:
+    def entry(self, command: str, result: AgiResult | None, error: str = "") -> str:
+        """One journal entry, stamped now."""
         entry: dict[str, Any] = {"at": self._now_ms(), "command": command}
         if result is not None:
             entry["code"] = result.code

@@ -27,6 +27,7 @@ from hotline.runtime.logs import bind_call
 from hotline.runtime.supervisor import Supervisor
 from pbx.agi import AgiResult
 from pbx.agi_call import AgiCall, AgiCalls
+from pbx.ami import AmiError
 from pbx.events import CALL_VARIABLE
 from pbx.ports import Call, CallControl, CallGone
 
@@ -68,13 +69,21 @@ class _Session:
     task: asyncio.Task[None] | None = None
     steps: list[Step] = field(default_factory=list)
     steps_lost: bool = False
+    # Journal entries not stored yet, and the task storing them: the caller's next step
+    # never waits for Redis, and entries that pile up go in one write.
+    unwritten: list[str] = field(default_factory=list)
+    writer: asyncio.Task[None] | None = None
     let_go: bool = False  # this engine lost its lease: the call is no longer ours
     cut_off: bool = False  # the AMI connection dropped: resumed at the next login
 
 
 class CallSessions:
     def __init__(self, agi: AgiCalls, call_log: CallLog, menu: Menu, to_person: PersonFallback,
-                 lease: EngineLease, supervisor: Supervisor) -> None:
+                 lease: EngineLease, supervisor: Supervisor,
+                 look_ahead: Callable[[Call], None] | None = None,
+                 forget: Callable[[Call], None] | None = None) -> None:
+        """`look_ahead(call)`: the menu's lookups that need no claim, started as the
+        call arrives; `forget(call)` drops them when the session ends (taken or not)."""
         self.agi = agi
         self.call_log = call_log
         self.menu = menu
@@ -82,6 +91,8 @@ class CallSessions:
         self.lease = lease
         self.supervisor = supervisor
         self.sessions: dict[str, _Session] = {}  # by channel
+        self.look_ahead = look_ahead
+        self.forget = forget
         self.accepting = False
         self.served = 0
 
@@ -97,6 +108,8 @@ class CallSessions:
         session = _Session(line=self.agi.open(
             call, observer=lambda line, result, error: self._step(session, line, result, error)))
         self.sessions[call.channel] = session
+        if self.look_ahead is not None:
+            self.look_ahead(call)
         session.task = self.supervisor.spawn(self._serve(session), "serving a call",
                                              call.call_id)
 
@@ -145,6 +158,7 @@ class CallSessions:
         call = line.call
         bind_call(call.call_id)  # every log line of this call's task carries its id
         outcome = "served"
+        named: asyncio.Future[None] | None = None
         try:
             try:
                 if not await self._claim(call):
@@ -158,9 +172,9 @@ class CallSessions:
                 return
             log.info("call %s from %r to %s", call.call_id, call.caller_number,
                      call.dialled_number)
-            # Both in flight at once: Asterisk runs one session's actions in order.
-            await asyncio.gather(line.set_variable(CALL_VARIABLE, call.call_id),
-                                 line.set_variable("HOTLINE_CALLER_NAME", call.caller_name))
+            # On the wire now; the menu goes on without waiting for Asterisk's answers.
+            named = asyncio.ensure_future(line.set_variables_now({
+                CALL_VARIABLE: call.call_id, "HOTLINE_CALLER_NAME": call.caller_name}))
             result = await self.menu(line)
             if isinstance(result, str):
                 outcome = result
@@ -176,12 +190,27 @@ class CallSessions:
             outcome = "fallback: engine error"
             await self.to_person(line, "engine error")
         finally:
+            if self.forget is not None:
+                self.forget(call)
+            if named is not None:
+                await self._named(named, call.call_id)
             self.served += 1
             self.agi.close(line)
             if self.sessions.get(call.channel) is session:
                 del self.sessions[call.channel]
             if not session.let_go:
                 await self._close_record(session, outcome)
+
+    @staticmethod
+    async def _named(named: asyncio.Future[None], call_id: str) -> None:
+        """The call's variables were answered long ago; a channel gone meanwhile was
+        the menu's to find, and any other refusal is an engine problem worth a line."""
+        try:
+            await named
+        except CallGone:
+            pass
+        except AmiError as exc:
+            log.warning("call %s: its variables were not set: %s", call_id, exc)
 
     async def _claim(self, call: Call) -> bool:
         """Ours: new, already ours, or adopted. A call whose owner died comes back
@@ -201,14 +230,26 @@ class CallSessions:
         session.steps.append((line, result, error))
         if session.steps_lost:
             return
-        try:
-            await self.call_log.step(session.line.call.call_id, line, result, error)
-        except RedisError as exc:
-            log.warning("call %s: step not stored yet (%s)", session.line.call.call_id, exc)
-            session.steps_lost = True
+        session.unwritten.append(self.call_log.entry(line, result, error))
+        if session.writer is None or session.writer.done():
+            session.writer = self.supervisor.spawn(self._write_journal(session),
+                                                   "journalling a call",
+                                                   session.line.call.call_id)
+
+    async def _write_journal(self, session: _Session) -> None:
+        call_id = session.line.call.call_id
+        while session.unwritten and not session.steps_lost:
+            entries, session.unwritten = session.unwritten, []
+            try:
+                await self.call_log.append_steps(call_id, entries)
+            except RedisError as exc:
+                log.warning("call %s: step not stored yet (%s)", call_id, exc)
+                session.steps_lost = True  # the whole journal is written at the end
 
     async def _close_record(self, session: _Session, outcome: str) -> None:
         call_id = session.line.call.call_id
+        if session.writer is not None:
+            await asyncio.wait([session.writer])  # the journal first, in order
         try:
             if session.steps_lost:  # Redis came back during the call: the whole journal
                 await self.call_log.rewrite_steps(call_id, session.steps)

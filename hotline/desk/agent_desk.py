@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from redis.exceptions import RedisError
 
-from agents.keys import BUSY, Asked, asked_for, presence_move
+from agents.keys import BUSY, Asked, asked_for, presence_may_move, presence_move
 from agents.state import AgentState, Move, MoveRefused, move
 from config.model import HotlineConfig
 from pbx.ports import CallControl, CallGone
@@ -102,6 +102,8 @@ class AgentDesk:
         if agent_id is None:
             return
         self._device_states[device] = state
+        if not presence_may_move(state):
+            return
         if state in BUSY:
             # The phone goes busy as its own feature-code call starts, a moment before
             # the engine hears the code: "busy on another call" only once it is clear

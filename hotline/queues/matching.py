@@ -17,7 +17,7 @@ from config.model import HotlineConfig
 from hotline.queues.connecting import Connector
 from hotline.runtime.supervisor import Supervisor
 from routing.decide import WaitingCall, decide_pairs, line_order
-from routing.store import Reserved, RoutingStore
+from routing.store import Joined, Reserved, RoutingStore
 
 # A round decides again at most this often after refusals: each pass loses at least
 # the agents that were taken, so more passes than this means heavy contention; the
@@ -93,6 +93,30 @@ class Matcher:
         else:
             self.wake()
         return made
+
+    async def join(self, config: HotlineConfig, call: WaitingCall, channel: str,
+                   number: str, menu_path: str | None) -> Joined:
+        """The caller joins their line. The express lane: with nobody else waiting and a
+        free agent fitting the queue, the pair is reserved in the same round trip and the
+        agent rung at once (reserved YES). Otherwise the matcher's next round pairs them."""
+        free = self.store.view.known_free(config.agents)
+        rules = config.queues.get(call.queue)
+        agent = free.pick(rules, self.clock() - call.arrived_at) \
+            if free is not None and rules is not None else None
+        if agent is None or free is None:
+            joined = await self.store.join(call, channel, number, menu_path)
+            self.wake()
+            return joined
+        free.remove(agent.agent_id)  # no round may pick them meanwhile
+        joined = await self.store.join(call, channel, number, menu_path, agent.agent_id,
+                                       self.clock())
+        if joined.reserved is Reserved.YES:
+            self.connect(config, call, agent.agent_id)
+            return joined
+        if joined.reserved is Reserved.CALL_NOT_WAITING:  # others wait: still free
+            free.add(agent.agent_id, agent.idle_since)
+        self.wake()
+        return joined
 
     def connect(self, config: HotlineConfig, call: WaitingCall, agent_id: str) -> None:
         """Ring the agent reserved for `call`: at once for a caller on the line in this

@@ -13,7 +13,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
-from agents.state import Move, MoveRefused
+from agents.state import AgentState, Move, MoveRefused
 from config.model import HotlineConfig
 from hotline.queues.reporting import QueueReporting
 from hotline.runtime.due_timers import DueTimers
@@ -93,7 +93,8 @@ class CallOutcomes:
             if not fields.get("channel"):  # a customer called back: their leg is known now
                 await self.store.set_channel(call_id, channel)
             with contextlib.suppress(MoveRefused):
-                await self.store.apply(agent_id, after.agent_move, now, call_id=call_id)
+                await self.store.apply(agent_id, after.agent_move, now, call_id=call_id,
+                                       likely=AgentState.RESERVED)
             await self.report.answered(call_id, fields, agent_id, now)
             return
         # The caller may be back in line already (the dialplan returned them to the
@@ -101,7 +102,8 @@ class CallOutcomes:
         # call the agent was reserved for, not by the call's state.
         try:
             new = await self.store.apply(agent_id, after.agent_move, now,
-                                         reason=after.reason, call_id=call_id)
+                                         reason=after.reason, call_id=call_id,
+                                         likely=AgentState.RESERVED)
         except MoveRefused:
             return
         queue = fields.get("queue", "")
@@ -132,7 +134,8 @@ class CallOutcomes:
             return
         now = self.clock()
         with contextlib.suppress(MoveRefused):
-            await self.store.apply(agent_id, Move.CALL_ENDED, now, call_id=call_id)
+            await self.store.apply(agent_id, Move.CALL_ENDED, now, call_id=call_id,
+                                   likely=AgentState.ON_CALL)
         await self.report.completed(call_id, fields, agent_id)
         agent = self.config().agents.get(agent_id)
         ends = wrap_up_ends(now, agent.wrap_up if agent is not None else None)
@@ -150,7 +153,8 @@ class CallOutcomes:
         # Only the wrap-up of this call: the agent may have ended it early (*5) and be
         # wrapping up another call by now.
         with contextlib.suppress(MoveRefused):
-            await self.store.apply(agent_id, Move.WRAP_UP_DONE, self.clock(), call_id=call_id)
+            await self.store.apply(agent_id, Move.WRAP_UP_DONE, self.clock(), call_id=call_id,
+                                   likely=AgentState.WRAP_UP)
         self.wake_matching()
 
     async def returned(self, call_id: str, dial_status: str = "", cause: str = "", *,

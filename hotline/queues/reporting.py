@@ -24,13 +24,15 @@ class QueueReporting:
         self.config = config
         self.clock = clock
 
-    async def entered(self, call: Call, queue: str, tier: str) -> None:
+    async def entered(self, call: Call, queue: str, tier: str,
+                      place: int | None = None) -> None:
+        """`place`: where the caller joined, when the join said (else read)."""
         if self.stats is None:
             return
         await self.stats.count(queue, tier, {"offered": 1})
         # Where a new caller joins, as app_queue logs it: the end of the line (one count
         # on the hot path, not a read of every caller waiting).
-        position = await self.store.waiting_count(queue)
+        position = place if place is not None else await self.store.waiting_count(queue)
         self.stats.log.write(call.call_id, queue, "", "ENTERQUEUE", "", call.caller_number,
                              position)
 
@@ -82,8 +84,7 @@ class QueueReporting:
         waited = now - float(fields.get("arrived_at", now))
         await self.stats.count(queue, fields.get("tier", "normal"), answered_counters(
             waited, rules.service_level.answered_within))
-        rang = (await self.stats.moments(call_id)).get("rang", now)
-        await self.stats.mark(call_id, answered=now)
+        rang = (await self.stats.mark(call_id, answered=now)).get("rang", now)
         self.stats.log.write(call_id, queue, agent_id, "CONNECT", int(waited), call_id,
                              int(now - rang))
 
@@ -95,7 +96,7 @@ class QueueReporting:
         talked = now - moments.get("answered", now)
         waited = moments.get("answered", now) - float(fields.get("arrived_at", now))
         await self.stats.count(queue, fields.get("tier", "normal"),
-                               {"handled": 1, "talk_ms": int(talked * 1000)})
-        await self.stats.handled(queue, talked)
+                               {"handled": 1, "talk_ms": int(talked * 1000)},
+                               handle_time=talked)
         self.stats.log.write(call_id, queue, agent_id, "COMPLETECALLER", int(waited),
                              int(talked), 1)

@@ -19,6 +19,29 @@ from routing.stats import ALL_TIERS, QueueFigures
 KEEP_DAYS = 45
 RECENT_HANDLE_TIMES = 20
 
+# KEYS: the tier's day key, the day key for all tiers, the queue's recent handle times
+# ARGV: the days' time kept (s), how many handle times are kept, a handle time or '',
+#       then counter name, amount, ...
+_COUNT = """
+for k = 1, KEYS[1] == KEYS[2] and 1 or 2 do
+  for i = 4, #ARGV, 2 do redis.call('HINCRBY', KEYS[k], ARGV[i], ARGV[i + 1]) end
+  redis.call('EXPIRE', KEYS[k], ARGV[1])
+end
+if ARGV[3] ~= '' then
+  redis.call('LPUSH', KEYS[3], ARGV[3])
+  redis.call('LTRIM', KEYS[3], 0, ARGV[2] - 1)
+end
+"""
+
+# KEYS: the call's moments; ARGV: time kept (s), then name, time, ...
+# Returns the moments noted before, as name, time, ...
+_MARK = """
+local before = redis.call('HGETALL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return before
+"""
+
 
 
 class QueueStats:
@@ -29,6 +52,8 @@ class QueueStats:
         self.clock = clock
         self.timezone = timezone
         self.log = queue_log
+        self._count = redis.register_script(_COUNT)
+        self._mark = redis.register_script(_MARK)
 
     def day(self, at: float | None = None) -> str:
         zone = zoneinfo.ZoneInfo(self.timezone())
@@ -38,15 +63,19 @@ class QueueStats:
     def key(self, day: str, queue: str, tier: str) -> str:
         return f"{self.base}:{day}:{queue}:{tier}"
 
-    async def count(self, queue: str, tier: str, counters: dict[str, int]) -> None:
+    async def count(self, queue: str, tier: str, counters: dict[str, int],
+                    handle_time: float | None = None) -> None:
+        """Add `counters` to the day's figures of the queue, for the tier and for all;
+        with `handle_time` (seconds), also to the queue's recent handle times. One
+        script: a caller's event costs one request, however many counters it moves."""
         day = self.day()
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for key in {self.key(day, queue, tier), self.key(day, queue, ALL_TIERS)}:
-                for name, amount in counters.items():
-                    if amount:
-                        pipe.hincrby(key, name, amount)
-                pipe.expire(key, KEEP_DAYS * 86400)
-            await pipe.execute()
+        pairs = [str(item) for name, amount in counters.items() if amount
+                 for item in (name, amount)]
+        await self._count(
+            keys=[self.key(day, queue, tier), self.key(day, queue, ALL_TIERS),
+                  self.handle_times_key(queue)],
+            args=[KEEP_DAYS * 86400, RECENT_HANDLE_TIMES,
+                  "" if handle_time is None else f"{handle_time:.1f}", *pairs])
 
     async def figures(self, day: str, queue: str, tier: str = ALL_TIERS) -> QueueFigures:
         raw = cast(dict[str, str], await self.redis.hgetall(self.key(day, queue, tier)))
@@ -57,11 +86,11 @@ class QueueStats:
     def call_key(self, call_id: str) -> str:
         return f"{self.base}:call:{call_id}"
 
-    async def mark(self, call_id: str, **moments: float) -> None:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hset(self.call_key(call_id), mapping={k: f"{v:.3f}" for k, v in moments.items()})
-            pipe.expire(self.call_key(call_id), 86400)
-            await pipe.execute()
+    async def mark(self, call_id: str, **moments: float) -> dict[str, float]:
+        """Note the call's `moments`; returns those noted before (one request)."""
+        flat = [item for name, at in moments.items() for item in (name, f"{at:.3f}")]
+        raw = await self._mark(keys=[self.call_key(call_id)], args=[86400, *flat])
+        return {str(k): float(v) for k, v in zip(raw[::2], raw[1::2], strict=True)}
 
     async def moments(self, call_id: str) -> dict[str, float]:
         raw = cast(dict[str, str], await self.redis.hgetall(self.call_key(call_id)))
@@ -69,13 +98,9 @@ class QueueStats:
 
     # --- recent handle times, for the expected wait announced to callers -------------
 
-    async def handled(self, queue: str, seconds: float) -> None:
-        key = f"{self.base}:handle_times:{queue}"
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.lpush(key, f"{seconds:.1f}")
-            pipe.ltrim(key, 0, RECENT_HANDLE_TIMES - 1)
-            await pipe.execute()
+    def handle_times_key(self, queue: str) -> str:
+        return f"{self.base}:handle_times:{queue}"
 
     async def recent_handle_times(self, queue: str) -> list[float]:
-        raw = await self.redis.lrange(f"{self.base}:handle_times:{queue}", 0, -1)
+        raw = await self.redis.lrange(self.handle_times_key(queue), 0, -1)
         return [float(v) for v in raw]

@@ -104,11 +104,11 @@ class Waiting:
         self.matcher.here[call.call_id] = {"channel": call.channel,
                                            "number": call.caller_number,
                                            "menu_path": menu_path or ""}
-        await self.store.join(WaitingCall(call.call_id, queue, arrived, tier, boost),
-                              call.channel, call.caller_number, menu_path)
-        self.matcher.wake()
+        joined = await self.matcher.join(
+            self.config(), WaitingCall(call.call_id, queue, arrived, tier, boost),
+            call.channel, call.caller_number, menu_path)
         if arrived_at is None:  # a first entry, not a caller back from a missed ring
-            await self.report.entered(call, queue, tier)
+            await self.report.entered(call, queue, tier, joined.place)
         try:
             while True:
                 # Only this loop moves its caller between queues (`_follow_rule`), so the

@@ -17,6 +17,7 @@ from typing import Any, TypeVar, overload
 from redis.asyncio import Redis
 
 from agents.state import Move
+from hotline.dev.configs import OPEN_ALL_WEEK
 from hotline.engine import Engine
 from hotline.settings import Settings
 from tests.conftest import EventTap
@@ -151,7 +152,8 @@ async def agents_ready(engine: Engine, *agent_ids: str) -> None:
 def talk_and_wait_hotline(agents: str, extra: str = "") -> str:
     """A hotline open all week with two queues: "180" to `talk`, "184" (or 0 in the
     menu) to `wait`; `agents` are the YAML lines of the agents (two spaces in)."""
-    return _TALK_AND_WAIT.replace("{agents}", agents) + extra
+    return _TALK_AND_WAIT.replace("{agents}", agents).replace(
+        "{OPEN_ALL_WEEK}", OPEN_ALL_WEEK) + extra
 
 
 _TALK_AND_WAIT = """\
@@ -161,16 +163,7 @@ numbers:
   legacy:
     "180": to_talk
     "184": to_wait
-calendar:
-  hours:
-    mon: [00:00-24:00]
-    tue: [00:00-24:00]
-    wed: [00:00-24:00]
-    thu: [00:00-24:00]
-    fri: [00:00-24:00]
-    sat: [00:00-24:00]
-    sun: [00:00-24:00]
-languages:
+{OPEN_ALL_WEEK}languages:
   default: zh
   offered: [zh]
 prompts:

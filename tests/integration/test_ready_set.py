@@ -21,7 +21,7 @@ from config.queues import Agent, Queue, RelaxStep, TierRule, Vip
 from hotline.queues.service import Queues
 from pbx.ami import AmiConnection
 from routing.decide import WaitingCall
-from routing.store import Reserved, RoutingStore
+from routing.store import Joined, Reserved, RoutingStore
 from tests.integration.helpers import until
 
 pytestmark = [pytest.mark.redis]
@@ -321,3 +321,59 @@ async def test_each_pair_of_a_batch_is_decided_on_its_own(redis: Redis) -> None:
     assert await store.view.ready_agents() == {"a150": 90.0}
     assert [c.call_id for c in await store.waiting("billing")] == ["c7"]
     assert (await store.agent("a249"))["call"] == "c249"
+
+
+async def test_the_express_lane_reserves_at_the_join_only_when_nobody_else_waits(
+        redis: Redis) -> None:
+    store = fresh_store(redis)
+    await make_ready(store, "1001", 100.0)
+    await make_ready(store, "1002", 100.0)
+    first = WaitingCall("c1", "billing", 110.0)
+    assert await store.join(first, "PJSIP/c1", "13800000001", "main", "1001", 110.0) \
+        == Joined(Reserved.YES, 1)
+    assert (await store.agent("1001"))["call"] == "c1"
+    assert (await store.call("c1"))["state"] == "offered"
+    assert await store.waiting("billing") == []
+    assert await store.view.ready_agents() == {"1002": 100.0}
+
+    # Someone waits in another line: the matcher orders them all, no express pair.
+    await store.join(WaitingCall("c2", "faults", 111.0), "PJSIP/c2")
+    third = WaitingCall("c3", "billing", 112.0)
+    assert await store.join(third, "PJSIP/c3", agent_id="1002", now=112.0) \
+        == Joined(Reserved.CALL_NOT_WAITING, 1)  # the first in its own line
+    assert [c.call_id for c in await store.waiting("billing")] == ["c3"]
+    assert await store.view.ready_agents() == {"1002": 100.0}
+
+    # One waits in the same line: the newcomer's place is behind them.
+    await store.leave("c2", "faults")
+    await store.leave("c3", "billing")
+    await store.apply("1002", Move.GO_NOT_READY, 113.0)
+    await store.join(WaitingCall("c5", "billing", 113.5), "PJSIP/c5")  # no agent named
+    assert await store.join(WaitingCall("c4", "billing", 114.0), "PJSIP/c4",
+                            agent_id="1002", now=114.0) == Joined(Reserved.CALL_NOT_WAITING, 2)
+    # The agent named went on a break meanwhile: the caller waits all the same.
+    await store.leave("c5", "billing")
+    await store.leave("c4", "billing")
+    assert await store.join(WaitingCall("c6", "billing", 115.0), "PJSIP/c6",
+                            agent_id="1002", now=115.0) == Joined(Reserved.AGENT_NOT_READY, 1)
+    assert [c.call_id for c in await store.waiting("billing")] == ["c6"]
+
+
+async def test_a_caller_joining_with_a_free_agent_is_rung_without_a_round(
+        redis: Redis) -> None:
+    store = fresh_store(redis)
+    config = one_queue_hotline({"1001": agent({"billing": 9}), "1002": agent({"billing": 6})})
+    ami = RecordingAmi()
+    queues = Queues(cast(AmiConnection, ami), store, lambda: config, lambda: 1000.0)
+    for agent_id in config.agents:
+        await make_ready(store, agent_id, 900.0)
+    await queues.match_round()  # the matcher's first read: who is free
+    queues.matcher.here["c1"] = {"channel": "PJSIP/c1", "number": "", "menu_path": ""}
+    before = await _commands(redis)
+    joined = await queues.matcher.join(config, WaitingCall("c1", "billing", 1000.0),
+                                       "PJSIP/c1", "", None)
+    assert joined.reserved is Reserved.YES
+    # Rung in the same step: the Redirect was written before join returned.
+    assert [a["Channel"] for a in ami.actions if a["Action"] == "Redirect"] == ["PJSIP/c1"]
+    assert (await _commands(redis))["evalsha"] - before["evalsha"] == 1
+    assert await _redirects(ami, 1) == {"PJSIP/c1": "1001"}  # the best of the two

@@ -7,9 +7,10 @@ from agents.keys import (
     PHONE_UNREACHABLE,
     Asked,
     asked_for,
+    presence_may_move,
     presence_move,
 )
-from agents.state import Move
+from agents.state import AgentState, Move
 from pbx.pjsip_agents import phone_password, render, sip_name
 
 REASONS = {"1": "break", "2": "lunch"}
@@ -101,3 +102,16 @@ def test_a_reason_digit_picks_that_reason_and_only_a_listed_one() -> None:
     assert asked_for("4", reasons) == "4 is not a feature code"
     assert asked_for("", reasons) == " is not a feature code"
     assert asked_for("*1", reasons).reason == ""  # type: ignore[union-attr]
+
+
+def test_only_device_states_presence_can_act_on_are_looked_into() -> None:
+    """A state for which no agent state leads to a move is skipped before any read; the
+    others are exactly those where some agent state does."""
+    states = ["UNKNOWN", "NOT_INUSE", "INUSE", "BUSY", "INVALID", "UNAVAILABLE", "RINGING",
+              "RINGINUSE", "ONHOLD"]
+    agent_states = [s.value for s in AgentState]
+    reasons = ["", BUSY_ELSEWHERE, PHONE_UNREACHABLE, "lunch"]
+    for device in states:
+        acts = any(presence_move(device, agent, reason) is not None
+                   for agent in agent_states for reason in reasons)
+        assert presence_may_move(device) == acts, device

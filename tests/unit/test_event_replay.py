@@ -74,6 +74,11 @@ def test_an_originate_answered_or_not_says_which_channel() -> None:
     assert translate(answered) == OriginateAnswered("c-1", "Local/13800000001@trunk-0000002a;1")
     missed = answered | {"Response": "Failure", "Reason": "3"}
     assert translate(missed) == OriginateFailed("c-1", "3")
+    # Where it was sent: the engine acts only on its own contexts' Originates.
+    assert translate(missed | {"Context": "hotline-survey"}) == OriginateFailed(
+        "c-1", "3", "hotline-survey")
+    assert translate(answered | {"Context": "sim-caller"}) == OriginateAnswered(
+        "c-1", "Local/13800000001@trunk-0000002a;1", "sim-caller")
 
 
 def test_a_channel_hung_up_by_asterisk_shutting_down_is_told_from_any_other() -> None:

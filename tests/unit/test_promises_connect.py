@@ -22,7 +22,7 @@ from config.queues import Agent, Queue
 from hotline.queues.service import Queues
 from hotline.queues.waiting import WaitEnd
 from routing.decide import FreeAgents, WaitingCall
-from routing.store import Reserved
+from routing.store import Joined, Reserved
 from tests.doubles import (
     ScriptedLine,
     WireAmi,
@@ -52,11 +52,22 @@ class MemoryRouting:
             self.agents[agent_id] = {"state": "ready", "idle_since": str(NOW - 60)}
 
     async def join(self, call: WaitingCall, channel: str, number: str = "",
-                   menu_path: str | None = None) -> None:
+                   menu_path: str | None = None, agent_id: str = "",
+                   now: float = 0.0) -> Joined:
         self.calls[call.call_id] = {
             "queue": call.queue, "arrived_at": str(call.arrived_at), "tier": call.tier,
             "boost": str(call.boost), "channel": channel, "state": "waiting",
             "number": number, "menu_path": menu_path or ""}
+        alone = not any(f["state"] == "waiting" for c, f in self.calls.items()
+                        if c != call.call_id)
+        if agent_id and alone:
+            return Joined(await self.reserve(agent_id, call, now), 1)
+        return Joined(Reserved.CALL_NOT_WAITING,
+                      sum(f["state"] == "waiting" and f["queue"] == call.queue
+                          for f in self.calls.values()))
+
+    def known_free(self, agents: Mapping[str, Agent]) -> FreeAgents | None:
+        return None  # no express lane here: every pair is the matcher's round
 
     async def call(self, call_id: str) -> dict[str, str]:
         return dict(self.calls.get(call_id, {}))
