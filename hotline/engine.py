@@ -35,6 +35,7 @@ from hotline.queues.queue_log import QueueLog
 from hotline.queues.service import Queues
 from hotline.queues.stats import QueueStats
 from hotline.runtime.due_timers import DueTimers
+from hotline.runtime.in_order import InOrder
 from hotline.runtime.lease import EngineLease
 from hotline.runtime.live_config import LiveConfig
 from hotline.runtime.supervisor import Supervisor
@@ -80,6 +81,7 @@ class Engine:
         self.redis = redis
         self.clock = clock
         self.supervisor = Supervisor()
+        self.in_order = InOrder(self.supervisor)
         self.live = LiveConfig(ConfigVersions(redis, settings.key_prefix, clock),
                                settings.config_path, settings.author,
                                poll_every=settings.config_poll, prepare=self._prepare_version,
@@ -177,8 +179,9 @@ class Engine:
                             hotline=hotline):
                 self.agi.channel_gone(channel, f"hung up ({cause or 'normal'})")
                 if hotline:  # not an agent's leg or any other channel: no Redis work
-                    spawn(self.queues.outcomes.call_ended(call_id, channel),
-                          "ending a call", call_id)
+                    # after the call's DialEnd, if any, is handled: it may connect it
+                    self.in_order.run(call_id, self.queues.outcomes.call_ended(
+                        call_id, channel), "ending a call")
                     spawn(self.keeper.hung_up(call_id, channel), "filing a recording",
                           call_id)
             case DeviceStateChanged(device=device, state=state):
@@ -190,8 +193,8 @@ class Engine:
                 self.queues.outcomes.causes.note(channel, cause)
             case DialEnded(channel=channel, call_id=call_id, destination=leg, status=status,
                            hotline=True):
-                spawn(self.queues.outcomes.dial_ended(call_id, channel, leg, status),
-                      "ending a ring", call_id)
+                self.in_order.run(call_id, self.queues.outcomes.dial_ended(
+                    call_id, channel, leg, status), "ending a ring")
             case OriginateFailed(channel_id=channel_id, reason=reason, context=context) \
                     if context in ENGINE_ORIGINATES:
                 spawn(self._originate_failed(channel_id, reason), "a call not answered",

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from agents.state import Move
+from agents.state import AgentState, Move
 from hotline.dev import sandbox
 from hotline.dev.local_redis import LocalRedis
 from hotline.dev.simulated_callers import SimulatedCaller, place_call
@@ -91,6 +91,15 @@ async def test_two_engine_processes_never_double_book(
 
         answered = await until(answers, 90, f"all {CALLS} callers are answered",
                                holds=lambda by_call: len(by_call) >= CALLS)
+        # The last conversations are still going on: the engines see them end.
+        calls = await until(lambda: agent_calls(events), 15,
+                            f"all {CALLS} conversations end",
+                            holds=lambda calls: sum(len(c) for c in calls.values()) >= CALLS)
+        # Every agent is free again: none is left on a call that ended.
+        await until(lambda: asyncio.gather(*(store.agent_state(str(3000 + n))
+                                             for n in range(AGENTS))), 10,
+                    "every agent ready again",
+                    holds=lambda states: all(s is AgentState.READY for s in states))
     finally:
         for proc in procs:
             proc.terminate()
@@ -100,9 +109,6 @@ async def test_two_engine_processes_never_double_book(
     assert all(len(agents) == 1 for agents in answered.values())
     # No agent's phone rang for a second caller while busy with one: per agent, each
     # call (from its phone ringing to its line hanging up) ends before the next begins.
-    # The last conversations are still going on.
-    calls = await until(lambda: agent_calls(events), 15, f"all {CALLS} conversations end",
-                        holds=lambda calls: sum(len(c) for c in calls.values()) >= CALLS)
     for agent, spans in calls.items():
         spans.sort()
         overlapping = [(a, b) for a, b in itertools.pairwise(spans) if a[1] > b[0]]
