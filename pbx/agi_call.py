@@ -147,8 +147,12 @@ class AgiCall:
             self._in_flight.discard(command_id)
             self._calls.commands.pop(command_id, None)
         await self._observe(line, mask(result) if secret else result, "")
-        if result.code != 200 or result.result == "-1":
-            # -1 is how AGI says the channel hung up during the command.
+        if result.code == 200 and result.result == "-1":
+            # How AGI says the channel hung up during the command: in the words of the
+            # AsyncAGIEnd that follows, whichever of the two is heard first.
+            self.gone("hung up")
+            raise CallGone(self._gone_reason or "")
+        if result.code != 200:
             self.gone(f"{line!r} answered {result.code} result={result.result}")
             raise CallGone(self._gone_reason or "")
         return result

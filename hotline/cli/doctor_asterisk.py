@@ -27,6 +27,7 @@ from hotline.runtime.checkup import (
 from hotline.settings import Settings
 from pbx.ami import AmiConnection, AmiError
 from pbx.ami_codec import Message
+from pbx.events import CALL_VARIABLE
 
 DOCTOR_CONTEXT = "hotline-doctor"
 NO_CHANNEL = "hotline-doctor-no-such-channel"
@@ -160,12 +161,13 @@ async def media_call(ami: AmiConnection, settings: Settings, timeout: float) -> 
                                "Application": "Wait", "Data": "15", "Async": "true",
                                "ChannelId": name, "OtherChannelId": f"{name}-2"})
         try:
-            status = (await asyncio.wait_for(done, timeout)).get("Status", "")
+            answered = await asyncio.wait_for(done, timeout)
         except TimeoutError:
             return [Check("prompts", "FAIL", f"the test call gave no answer within "
                           f"{timeout:.0f}s: check the Asterisk log for {DOCTOR_CONTEXT}"),
                     Check("recordings (Asterisk)", "skip", "needs the test call")]
-        checks = [_prompt_verdict(status, settings, prompt)]
+        checks = [_prompt_verdict(answered.get("Status", ""), settings, prompt),
+                  channel_variables_verdict(answered)]
         deadline = time.monotonic() + min(timeout, RECORDING_SETTLES)
         while not heard.exists() and time.monotonic() < deadline:
             await asyncio.sleep(0.1)  # MixMonitor closes its file a moment after it stops
@@ -184,6 +186,19 @@ async def media_call(ami: AmiConnection, settings: Settings, timeout: float) -> 
                                   check=False)
         for leftover in (prompt, heard):
             leftover.unlink(missing_ok=True)
+
+
+def channel_variables_verdict(event: Message) -> Check:
+    """The test call's own event says whether manager.conf names the hotline call in
+    every channel event (`channelvars`); without it the engines read Redis for every
+    channel's hangup, agents' legs included."""
+    carried = event.get("ChanVariable", "")
+    if any(pair.partition("=")[0] == CALL_VARIABLE for pair in carried.split("\n")):
+        return Check("channel variables", "ok", f"channel events carry {CALL_VARIABLE}")
+    return Check("channel variables", "WARN", f"channel events do not carry {CALL_VARIABLE}: "
+                 f"add `channelvars = {CALL_VARIABLE}` to [general] in manager.conf, then "
+                 "`manager reload`; until then every engine reads Redis for every channel's "
+                 "hangup")
 
 
 def _prompt_verdict(status: str, settings: Settings, prompt: Path) -> Check:

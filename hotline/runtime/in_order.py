@@ -30,8 +30,12 @@ class InOrder:
 
     @staticmethod
     async def _after(before: asyncio.Task[None] | None, work: Coroutine[Any, Any, None]) -> None:
-        if before is not None:
-            await asyncio.wait([before])  # its failure is the supervisor's to report
+        try:
+            if before is not None:
+                await asyncio.wait([before])  # its failure is the supervisor's to report
+        except asyncio.CancelledError:
+            work.close()  # stopped before it began: never started, never awaited
+            raise
         await work
 
     def _forget(self, call_id: str, done: asyncio.Task[None]) -> None:

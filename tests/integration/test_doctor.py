@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from hotline.cli.doctor import run_checks
+from hotline.cli.doctor_asterisk import channel_variables_verdict
 from hotline.dev import sandbox
 from hotline.dev.local_redis import LocalRedis
 from hotline.runtime.checkup import (
@@ -112,8 +113,8 @@ def test_a_healthy_deployment_passes_from_the_command_line(
     lines = proc.stdout.splitlines()
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for name in ("secret key", "AMI", "AMI classes", "dialplan", "modules", "prompts",
-                 "recordings (Asterisk)", "agents' phones", "clock", "recordings (engine)",
-                 "Redis", "live config"):
+                 "recordings (Asterisk)", "channel variables", "agents' phones", "clock",
+                 "recordings (engine)", "Redis", "live config"):
         assert any(line.startswith(f"ok    {name}: ") for line in lines), (name, lines)
     assert not any(line.startswith("FAIL") for line in lines)
     assert lines[-1].startswith("no check failed")
@@ -211,3 +212,13 @@ async def test_a_context_gone_from_the_dialplan(
     own = await ami.send_action({"Action": "ShowDialPlan", "Context": "hotline-doctor"},
                                 check=False)
     assert not [e for e in own.events if e.get("Event") == "ListDialplan"]
+
+
+def test_a_manager_conf_without_channelvars_is_warned_of() -> None:
+    """As Asterisk 22 sends a channel event with and without `channelvars`."""
+    event = {"Event": "UserEvent", "UserEvent": "HotlineDoctor", "Channel": "Local/d1;2"}
+    ok = channel_variables_verdict(event | {"ChanVariable": "HOTLINE_CALL_ID="})
+    assert ok.status == "ok"
+    warned = channel_variables_verdict(event)
+    assert warned.status == "WARN" and "channelvars = HOTLINE_CALL_ID" in warned.detail
+    assert channel_variables_verdict(event | {"ChanVariable": "OTHER=1"}).status == "WARN"
