@@ -31,10 +31,12 @@ class Reserved(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Joined:
-    """How a caller's join went: reserved with the agent named (the express lane), or
-    not; and their place at the end of the line (1 when served at once)."""
+    """How a caller's join went. `reserved`: with the agent named (the express lane),
+    YES, or AGENT_NOT_READY when that agent was taken meanwhile; None when no pair was
+    tried (no agent named, or others wait: the matcher orders them all). `place`: the
+    caller's place at the end of the line (1 when served at once)."""
 
-    reserved: Reserved
+    reserved: Reserved | None
     place: int
 
 
@@ -60,8 +62,8 @@ class RoutingStore:
                    now: float = 0.0) -> Joined:
         """The caller joins `call.queue`'s line. With `agent_id` (a free agent fitting
         the queue: the express lane), they are reserved for each other in the same round
-        trip when nobody else waits anywhere: YES. Otherwise the caller waits for the
-        matcher: CALL_NOT_WAITING never; AGENT_NOT_READY when the agent was taken."""
+        trip when nobody else waits anywhere; otherwise the caller waits for the
+        matcher (see `Joined`)."""
         outcome, place = await self.scripts.join(
             keys=[self.keys.call(call.call_id), self.keys.waiting(call.queue),
                   self.keys.lines, self.keys.ready, self.keys.ready_changes,
@@ -69,9 +71,8 @@ class RoutingStore:
             # the menu path is kept when a caller rejoins after a missed ring (None)
             args=[call.call_id, call.queue, call.arrived_at, call.tier, call.boost, channel,
                   number, menu_path or "", CALL_KEPT, agent_id, now])
-        reserved = {1: Reserved.YES, -1: Reserved.AGENT_NOT_READY}.get(
-            int(outcome), Reserved.CALL_NOT_WAITING)
-        return Joined(reserved, int(place))
+        return Joined({1: Reserved.YES, -1: Reserved.AGENT_NOT_READY}.get(int(outcome)),
+                      int(place))
 
     async def move_to_queue(self, call_id: str, old: str, new: str) -> None:
         """Overflow, or a removed queue: the caller keeps its arrival time."""

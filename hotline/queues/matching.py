@@ -113,7 +113,7 @@ class Matcher:
         if joined.reserved is Reserved.YES:
             self.connect(config, call, agent.agent_id)
             return joined
-        if joined.reserved is Reserved.CALL_NOT_WAITING:  # others wait: still free
+        if joined.reserved is None:  # others wait: the agent is still free
             free.add(agent.agent_id, agent.idle_since)
         self.wake()
         return joined

@@ -340,7 +340,7 @@ async def test_the_express_lane_reserves_at_the_join_only_when_nobody_else_waits
     await store.join(WaitingCall("c2", "faults", 111.0), "PJSIP/c2")
     third = WaitingCall("c3", "billing", 112.0)
     assert await store.join(third, "PJSIP/c3", agent_id="1002", now=112.0) \
-        == Joined(Reserved.CALL_NOT_WAITING, 1)  # the first in its own line
+        == Joined(None, 1)  # the first in its own line
     assert [c.call_id for c in await store.waiting("billing")] == ["c3"]
     assert await store.view.ready_agents() == {"1002": 100.0}
 
@@ -350,7 +350,7 @@ async def test_the_express_lane_reserves_at_the_join_only_when_nobody_else_waits
     await store.apply("1002", Move.GO_NOT_READY, 113.0)
     await store.join(WaitingCall("c5", "billing", 113.5), "PJSIP/c5")  # no agent named
     assert await store.join(WaitingCall("c4", "billing", 114.0), "PJSIP/c4",
-                            agent_id="1002", now=114.0) == Joined(Reserved.CALL_NOT_WAITING, 2)
+                            agent_id="1002", now=114.0) == Joined(None, 2)
     # The agent named went on a break meanwhile: the caller waits all the same.
     await store.leave("c5", "billing")
     await store.leave("c4", "billing")

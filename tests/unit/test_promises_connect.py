@@ -62,7 +62,7 @@ class MemoryRouting:
                         if c != call.call_id)
         if agent_id and alone:
             return Joined(await self.reserve(agent_id, call, now), 1)
-        return Joined(Reserved.CALL_NOT_WAITING,
+        return Joined(None,
                       sum(f["state"] == "waiting" and f["queue"] == call.queue
                           for f in self.calls.values()))
 
