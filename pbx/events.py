@@ -245,6 +245,14 @@ def _soft_hangup(msg: Message) -> ShutdownHangup | None:
     return None
 
 
+def _dial_end(msg: Message) -> DialEnded:
+    call_id = msg.get("Uniqueid", "")
+    return DialEnded(channel=msg.get("Channel", ""), call_id=call_id,
+                     destination=msg.get("DestChannel", ""), status=msg.get("DialStatus", ""),
+                     # An Originate's ring has no calling channel: nobody's call.
+                     hotline=bool(call_id) and hotline_channel(msg))
+
+
 def _originate_response(msg: Message) -> OriginateFailed | OriginateAnswered | None:
     match msg.get("Response"):
         case "Failure":
@@ -269,10 +277,7 @@ _TRANSLATORS: dict[str, Callable[[Message], PbxEvent | None]] = {
     "SoftHangupRequest": _soft_hangup,
     "DeviceStateChange": lambda m: DeviceStateChanged(
         device=m.get("Device", ""), state=m.get("State", "")),
-    "DialEnd": lambda m: DialEnded(
-        channel=m.get("Channel", ""), call_id=m.get("Uniqueid", ""),
-        destination=m.get("DestChannel", ""), status=m.get("DialStatus", ""),
-        hotline=hotline_channel(m)),
+    "DialEnd": _dial_end,
     "UserEvent": _user_event,
     "OriginateResponse": _originate_response,
 }

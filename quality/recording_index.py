@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import Any, cast
+from typing import cast
 
 from redis.asyncio import Redis
 
@@ -31,6 +31,33 @@ return 1
 """
 
 
+# A recording indexed: its entry, its place in time, no longer pending; ARGV: its id,
+# when it ended (ms), whether it has problems (1: the alarm counts it), then the entry.
+_STORE = """
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+if ARGV[3] == '1' then redis.call('INCR', KEYS[4]) end
+return 1
+"""
+
+# At a hangup on channel ARGV[1]: the call's entry, and the recording under way of
+# the callback leg on that channel, if any ('' when none). A leg's entry is named like
+# the call's (ARGV[2] its id), under the same hash tag.
+_AT_HANGUP = """
+local leg = ''
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  local base = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[2])
+  if redis.call('HGET', base .. id, 'channel') == ARGV[1] and
+      redis.call('ZSCORE', KEYS[3], id) then
+    leg = id
+    break
+  end
+end
+return {redis.call('HGETALL', KEYS[1]), leg}
+"""
+
+
 class RecordingIndex:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
@@ -40,6 +67,8 @@ class RecordingIndex:
         self.indexed_key = f"{self.base}:recordings"
         self.pending_key = f"{self.base}:recordings:pending"
         self._callback_answered = redis.register_script(_CALLBACK_ANSWERED)
+        self._store = redis.register_script(_STORE)
+        self._at_hangup = redis.register_script(_AT_HANGUP)
 
     def key(self, call_id: str) -> str:
         return f"{self.base}:recording:{call_id}"
@@ -71,6 +100,14 @@ class RecordingIndex:
                 return recording_id
         return None
 
+    async def at_hangup(self, call_id: str, channel: str) -> tuple[dict[str, str], str | None]:
+        """In one round trip: the call's entry, and `callback_recorded_on(call_id,
+        channel)`."""
+        flat, leg = await self._at_hangup(
+            keys=[self.key(call_id), self.callbacks_key(call_id), self.pending_key],
+            args=[channel, call_id])
+        return dict(zip(flat[::2], flat[1::2], strict=True)), str(leg) or None
+
     async def recordings_of(self, call_id: str) -> list[dict[str, str]]:
         """Everything recorded of one call, as a supervisor reviews it: the call's own
         recording, then its callback legs' (each entry as `entry` gives it)."""
@@ -96,13 +133,11 @@ class RecordingIndex:
         entry = {**details, "mutes": json.dumps(mutes), "problems": json.dumps(issues)}
         if facts is not None:
             entry |= {k: str(v) for k, v in asdict(facts).items()}
-        async with self.redis.pipeline(transaction=True) as tx:
-            tx.hset(self.key(call_id), mapping=cast(Any, entry))  # redis-py: invariant keys
-            tx.zadd(self.indexed_key, {call_id: float(details.get("ended", 0))})
-            tx.zrem(self.pending_key, call_id)
-            if issues:
-                tx.incr(self.alarms_key)
-            await tx.execute()
+        flat = [item for pair in entry.items() for item in pair]
+        await self._store(keys=[self.key(call_id), self.indexed_key, self.pending_key,
+                                self.alarms_key],
+                          args=[call_id, float(details.get("ended", 0)),
+                                "1" if issues else "0", *flat])
 
     async def entry(self, call_id: str) -> dict[str, str]:
         raw = cast(dict[str, str], await self.redis.hgetall(self.key(call_id)))

@@ -16,8 +16,13 @@ from redis.asyncio import Redis
 
 from quality.sampling import ServedCall
 
-# Take up to ARGV[2] jobs due by ARGV[1]; each goes to `placing` until ARGV[3].
+# Jobs whose engine did not report back by their deadline are due again; then up to
+# ARGV[2] jobs due by ARGV[1] are taken, each into `placing` until ARGV[3].
 _TAKE = """
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])) do
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('ZADD', KEYS[1], ARGV[1], id)
+end
 local taken = {}
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])) do
   redis.call('ZREM', KEYS[1], id)
@@ -27,14 +32,10 @@ end
 return taken
 """
 
-# Jobs whose engine did not report back by their deadline are due again.
-_RESCUE = """
-local late = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
-for _, id in ipairs(late) do
-  redis.call('ZREM', KEYS[2], id)
-  redis.call('ZADD', KEYS[1], ARGV[1], id)
-end
-return #late
+# Whether the number opted out, and when it was last surveyed ('' never): what the
+# sampling needs to know of a caller, in one round trip.
+_EXCLUSIONS = """
+return {redis.call('SISMEMBER', KEYS[1], ARGV[1]), redis.call('HGET', KEYS[2], ARGV[1]) or ''}
 """
 
 
@@ -73,7 +74,7 @@ class SurveyJobs:
         self.do_not_call_key = f"{self.base}:do_not_call"
         self.surveyed_key = f"{self.base}:last_surveyed"
         self._take = redis.register_script(_TAKE)
-        self._rescue = redis.register_script(_RESCUE)
+        self._exclusions = redis.register_script(_EXCLUSIONS)
 
     def job_key(self, call_id: str) -> str:
         return f"{self.base}:callback:{call_id}"
@@ -82,9 +83,9 @@ class SurveyJobs:
         return f"{self.base}:survey:{call_id}"
 
     async def exclusions(self, number: str) -> tuple[bool, float | None]:
-        opted_out = bool(await self.redis.sismember(self.do_not_call_key, number))
-        last = await self.redis.hget(self.surveyed_key, number)
-        return opted_out, float(last) if last is not None else None
+        opted_out, last = await self._exclusions(
+            keys=[self.do_not_call_key, self.surveyed_key], args=[number])
+        return bool(opted_out), float(last) if last else None
 
     async def schedule(self, call: ServedCall, due: float) -> bool:
         """A new job; False when this call already has one (a repeated hangup event)."""
@@ -100,13 +101,12 @@ class SurveyJobs:
         return True
 
     async def take_due(self, now: float, deadline: float, limit: int = 20) -> list[SurveyCallback]:
+        """Up to `limit` jobs due by `now`, this engine's to place by `deadline`; the
+        jobs a dead engine did not place by their deadline are among them."""
         ids = await self._take(keys=[self.due_key, self.placing_key],
                                args=[now, limit, deadline])
         jobs = [await self.job(i) for i in ids]
         return [j for j in jobs if j is not None]
-
-    async def rescue(self, now: float) -> int:
-        return int(await self._rescue(keys=[self.due_key, self.placing_key], args=[now]))
 
     async def job(self, call_id: str) -> SurveyCallback | None:
         raw = cast(dict[str, str], await self.redis.hgetall(self.job_key(call_id)))

@@ -39,6 +39,7 @@ class Scripts:
         self.join = redis.register_script(source("join"))
         self.move_agent = redis.register_script(source("move_agent"))
         self.advance_call = redis.register_script(source("advance_call"))
+        self.advance_call_on = redis.register_script(source("advance_call_on"))
         self.requeue = redis.register_script(source("requeue"))
         self.move_to_queue = redis.register_script(source("move_to_queue"))
         self.adopt_agents = redis.register_script(source("adopt_agents"))

@@ -95,9 +95,6 @@ class RoutingStore:
     async def call(self, call_id: str) -> dict[str, str]:
         return cast(dict[str, str], await self.redis.hgetall(self.keys.call(call_id)))
 
-    async def set_channel(self, call_id: str, channel: str) -> None:
-        await self.redis.hset(self.keys.call(call_id), "channel", channel)
-
     async def keep_for_callback(self, call_id: str, number: str) -> None:
         """The caller hung up to be called back: their place in line (arrival time,
         priority) stays; the matcher finds them as it finds anyone waiting."""
@@ -122,6 +119,15 @@ class RoutingStore:
         (another engine instance handled the same event first)."""
         return bool(await self.scripts.advance_call(keys=[self.keys.call(call_id)],
                                                     args=[expected, new]))
+
+    async def advance_call_on(self, call_id: str, channel: str, expected: str,
+                              new: str) -> tuple[bool, dict[str, str]]:
+        """On an event about the call on `channel` (see `advance_call_on.lua`): move it
+        from `expected` to `new`, and note `channel` when none was on record. Returns
+        whether it moved, and the call's fields as they were, in one round trip."""
+        moved, flat = await self.scripts.advance_call_on(keys=[self.keys.call(call_id)],
+                                                         args=[expected, new, channel])
+        return bool(moved), dict(zip(flat[::2], flat[1::2], strict=True))
 
     async def requeue(self, call_id: str, queue: str) -> bool:
         return bool(await self.scripts.requeue(

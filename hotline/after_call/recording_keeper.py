@@ -15,6 +15,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from redis.exceptions import RedisError
 
@@ -64,26 +65,25 @@ class RecordingKeeper:
     async def hung_up(self, call_id: str, channel: str, settle: float = SETTLE) -> None:
         """The caller hung up (the menu may have ended long before, at an agent)."""
         try:
-            owner = await self.call_log.owner(call_id)
+            owner, record, steps = await self.call_log.snapshot(call_id)
             if owner is None or not await self._ours(call_id, owner):
                 return  # a live peer's, or not a hotline call at all
-            leg = await self.index.callback_recorded_on(call_id, channel)
+            entry, leg = await self.index.at_hangup(call_id, channel)
             if leg is not None:  # the customer's callback leg ended
                 await self.file_callback(leg, int(self.clock() * 1000), settle)
                 return
-            record = await self.call_log.record(call_id)
             if record.get("channel") != channel:
                 # Not the caller's channel: a callback leg that recorded nothing (never
                 # answered), or an event forged in a caller ID. The caller's own hangup
                 # files the recording.
                 return
-            if "sha256" in await self.index.entry(call_id):
+            if "sha256" in entry:
                 return  # indexed at the caller's hangup; this is their callback ending
             if owner != self.lease.instance_id and record.get("open"):
                 # Its engine died with the call in hand: the record ends here.
                 await self.call_log.closed(call_id, f"hung up after engine {owner} died",
                                            self.lease.instance_id)
-            await self.file(call_id, int(self.clock() * 1000), settle)
+            await self.file(call_id, int(self.clock() * 1000), settle, steps)
         except (RedisError, KeyError, ValueError) as exc:
             log.error("call %s: recording not indexed: %s", call_id, exc)
 
@@ -152,8 +152,11 @@ class RecordingKeeper:
             log.warning("indexed %d recording(s) left over from before the restart", swept)
         return swept
 
-    async def file(self, call_id: str, hung_up_ms: int, settle: float) -> None:
-        steps = await self.call_log.steps(call_id)
+    async def file(self, call_id: str, hung_up_ms: int, settle: float,
+                   steps: list[dict[str, Any]] | None = None) -> None:
+        """`steps`: the call's journal, when read already."""
+        if steps is None:
+            steps = await self.call_log.steps(call_id)
         routed = await self.routing.call(call_id)
         started = next((s for s in steps if s["command"].startswith("RECORDING STARTED ")),
                        None)

@@ -59,7 +59,6 @@ class Surveys:
 
     async def _round(self) -> None:
         now = self.clock()
-        await self.jobs.rescue(now)
         for job in await self.jobs.take_due(now, now + PLACING_DEADLINE):
             await self._place(job)
 

@@ -67,9 +67,10 @@ class Adoption:
 
     async def _round(self) -> None:
         try:
-            if not await self.lease.renew():
+            held, lapsed = await self.lease.renew_and_look()
+            if not held:
                 await self._lease_lost()
-            elif (lapsed := await self.lease.lapsed_peers()) and \
+            elif lapsed and \
                     await self.adopt(f"engine(s) {', '.join(lapsed)} gone") is not None \
                     and await self._leftovers():
                 for peer in lapsed:  # all looked after: otherwise, again next round

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from redis.asyncio import Redis
 
@@ -70,6 +70,19 @@ end
 """
 
 
+# The owner, the record and the journal of one call, in one round trip.
+_SNAPSHOT = """
+return {redis.call('GET', KEYS[1]) or '', redis.call('HGETALL', KEYS[2]),
+        redis.call('LRANGE', KEYS[3], 0, -1)}
+"""
+
+
+class CallSnapshot(NamedTuple):
+    owner: str | None
+    record: dict[str, str]
+    steps: list[dict[str, Any]]
+
+
 class CallLog:
     def __init__(self, redis: Redis, prefix: str, clock: Callable[[], float],
                  ttl: int) -> None:
@@ -78,6 +91,7 @@ class CallLog:
         self._take_over = redis.register_script(_TAKE_OVER)
         self._if_owner = redis.register_script(_IF_OWNER)
         self._steps = redis.register_script(_STEPS)
+        self._snapshot = redis.register_script(_SNAPSHOT)
         self.prefix = prefix
         self.clock = clock
         self.ttl = ttl
@@ -159,6 +173,13 @@ class CallLog:
 
     async def record(self, call_id: str) -> dict[str, str]:
         return cast(dict[str, str], await self.redis.hgetall(self.keys(call_id).record))
+
+    async def snapshot(self, call_id: str) -> CallSnapshot:
+        """`owner`, `record` and `steps` at one moment, in one round trip."""
+        keys = self.keys(call_id)
+        owner, flat, steps = await self._snapshot(keys=[keys.owner, keys.record, keys.steps])
+        return CallSnapshot(str(owner) or None, dict(zip(flat[::2], flat[1::2], strict=True)),
+                            [json.loads(item) for item in steps])
 
     async def steps(self, call_id: str) -> list[dict[str, Any]]:
         raw = await self.redis.lrange(self.keys(call_id).steps, 0, -1)

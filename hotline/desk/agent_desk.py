@@ -39,12 +39,20 @@ class AgentDesk:
         self.wake_matching = wake_matching
         self._at_keypad: dict[str, int] = {}  # agent -> feature-code calls under way
         self._device_states: dict[str, str] = {}  # device -> the last state it reported
+        # Agents by their phone (lower case), for the config they were read from: every
+        # device state change of the floor asks, at thousands of agents.
+        self._by_device: tuple[HotlineConfig | None, dict[str, str]] = (None, {})
 
     def agent_at(self, device: str) -> str | None:
         """The agent whose phone `device` is (`PJSIP/agent-1001`), if any."""
-        wanted = device.lower()
-        return next((agent_id for agent_id, agent in self.config().agents.items()
-                     if agent.endpoint.lower() == wanted), None)
+        config = self.config()
+        read_from, by_device = self._by_device
+        if read_from is not config:
+            by_device = {}
+            for agent_id, agent in config.agents.items():
+                by_device.setdefault(agent.endpoint.lower(), agent_id)  # the first, as before
+            self._by_device = (config, by_device)
+        return by_device.get(device.lower())
 
     async def feature_code(self, line: CallControl, endpoint: str, code: str) -> str:
         """An agent dialled `code`; returns what happened, in words, for the call log."""

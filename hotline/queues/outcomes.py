@@ -81,21 +81,22 @@ class CallOutcomes:
     async def dial_ended(self, call_id: str, channel: str, leg: str, status: str) -> None:
         """The ring at the agent's phone (`leg`) ended with Asterisk's `status`."""
         cause = self.causes.take(leg)
-        fields = await self.store.call(call_id)
-        agent_id = fields.get("agent")
-        if not agent_id or not about_the_call(fields, channel):
-            return
         now, after = self.clock(), after_ring(status, cause)
         if after.answered:
-            if fields.get("state") != "offered" or \
-                    not await self.store.advance_call(call_id, "offered", "connected"):
+            # A customer called back: their leg is on record from now on.
+            moved, fields = await self.store.advance_call_on(call_id, channel, "offered",
+                                                             "connected")
+            agent_id = fields.get("agent")
+            if not moved or not agent_id:
                 return
-            if not fields.get("channel"):  # a customer called back: their leg is known now
-                await self.store.set_channel(call_id, channel)
             with contextlib.suppress(MoveRefused):
                 await self.store.apply(agent_id, after.agent_move, now, call_id=call_id,
                                        likely=AgentState.RESERVED)
             await self.report.answered(call_id, fields, agent_id, now)
+            return
+        fields = await self.store.call(call_id)
+        agent_id = fields.get("agent")
+        if not agent_id or not about_the_call(fields, channel):
             return
         # The caller may be back in line already (the dialplan returned them to the
         # engine before this event was handled): the agent's move is guarded by the
@@ -126,11 +127,10 @@ class CallOutcomes:
         self.report.agent_moved(agent_id, after.agent_move, new, after.reason)
 
     async def call_ended(self, call_id: str, channel: str) -> None:
-        fields = await self.store.call(call_id)
+        moved, fields = await self.store.advance_call_on(call_id, channel, "connected",
+                                                         "ended")
         agent_id = fields.get("agent")
-        if fields.get("state") != "connected" or not agent_id or \
-                not about_the_call(fields, channel) or \
-                not await self.store.advance_call(call_id, "connected", "ended"):
+        if not moved or not agent_id:  # a connected call has its agent on record
             return
         now = self.clock()
         with contextlib.suppress(MoveRefused):

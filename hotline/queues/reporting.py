@@ -82,9 +82,9 @@ class QueueReporting:
         if self.stats is None or rules is None:
             return
         waited = now - float(fields.get("arrived_at", now))
-        await self.stats.count(queue, fields.get("tier", "normal"), answered_counters(
-            waited, rules.service_level.answered_within))
-        rang = (await self.stats.mark(call_id, answered=now)).get("rang", now)
+        before = await self.stats.count(queue, fields.get("tier", "normal"), answered_counters(
+            waited, rules.service_level.answered_within), call_id=call_id, answered=now)
+        rang = before.get("rang", now)
         self.stats.log.write(call_id, queue, agent_id, "CONNECT", int(waited), call_id,
                              int(now - rang))
 

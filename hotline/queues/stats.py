@@ -18,19 +18,31 @@ from routing.stats import ALL_TIERS, QueueFigures
 
 KEEP_DAYS = 45
 RECENT_HANDLE_TIMES = 20
+MOMENTS_KEPT = 86400  # seconds: when a call rang and was answered, for its ring and talk
 
-# KEYS: the tier's day key, the day key for all tiers, the queue's recent handle times
+# KEYS: the tier's day key, the day key for all tiers, the queue's recent handle times,
+#       and the call's moments (only when they are marked)
 # ARGV: the days' time kept (s), how many handle times are kept, a handle time or '',
-#       then counter name, amount, ...
+#       the moments' time kept (s), how many counters, then counter name, amount, ...,
+#       then moment name, time, ...
+# Returns the call's moments noted before, as name, time, ... (none without KEYS[4]).
 _COUNT = """
+local moments_from = 6 + 2 * tonumber(ARGV[5])
 for k = 1, KEYS[1] == KEYS[2] and 1 or 2 do
-  for i = 4, #ARGV, 2 do redis.call('HINCRBY', KEYS[k], ARGV[i], ARGV[i + 1]) end
+  for i = 6, moments_from - 1, 2 do redis.call('HINCRBY', KEYS[k], ARGV[i], ARGV[i + 1]) end
   redis.call('EXPIRE', KEYS[k], ARGV[1])
 end
 if ARGV[3] ~= '' then
   redis.call('LPUSH', KEYS[3], ARGV[3])
   redis.call('LTRIM', KEYS[3], 0, ARGV[2] - 1)
 end
+if not KEYS[4] then return {} end
+local before = redis.call('HGETALL', KEYS[4])
+if #ARGV >= moments_from then
+  redis.call('HSET', KEYS[4], unpack(ARGV, moments_from))
+  redis.call('EXPIRE', KEYS[4], ARGV[4])
+end
+return before
 """
 
 # KEYS: the call's moments; ARGV: time kept (s), then name, time, ...
@@ -42,6 +54,9 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 return before
 """
 
+
+def _flat(moments: dict[str, float]) -> list[str]:
+    return [item for name, at in moments.items() for item in (name, f"{at:.3f}")]
 
 
 class QueueStats:
@@ -64,18 +79,25 @@ class QueueStats:
         return f"{self.base}:{day}:{queue}:{tier}"
 
     async def count(self, queue: str, tier: str, counters: dict[str, int],
-                    handle_time: float | None = None) -> None:
+                    handle_time: float | None = None, call_id: str | None = None,
+                    **moments: float) -> dict[str, float]:
         """Add `counters` to the day's figures of the queue, for the tier and for all;
-        with `handle_time` (seconds), also to the queue's recent handle times. One
+        with `handle_time` (seconds), also to the queue's recent handle times; with
+        `call_id`, also `mark` its `moments`, and return those noted before. One
         script: a caller's event costs one request, however many counters it moves."""
         day = self.day()
         pairs = [str(item) for name, amount in counters.items() if amount
                  for item in (name, amount)]
-        await self._count(
-            keys=[self.key(day, queue, tier), self.key(day, queue, ALL_TIERS),
-                  self.handle_times_key(queue)],
+        keys = [self.key(day, queue, tier), self.key(day, queue, ALL_TIERS),
+                self.handle_times_key(queue)]
+        if call_id is not None:
+            keys.append(self.call_key(call_id))
+        raw = await self._count(
+            keys=keys,
             args=[KEEP_DAYS * 86400, RECENT_HANDLE_TIMES,
-                  "" if handle_time is None else f"{handle_time:.1f}", *pairs])
+                  "" if handle_time is None else f"{handle_time:.1f}", MOMENTS_KEPT,
+                  len(pairs) // 2, *pairs, *_flat(moments)])
+        return {str(k): float(v) for k, v in zip(raw[::2], raw[1::2], strict=True)}
 
     async def figures(self, day: str, queue: str, tier: str = ALL_TIERS) -> QueueFigures:
         raw = cast(dict[str, str], await self.redis.hgetall(self.key(day, queue, tier)))
@@ -88,8 +110,8 @@ class QueueStats:
 
     async def mark(self, call_id: str, **moments: float) -> dict[str, float]:
         """Note the call's `moments`; returns those noted before (one request)."""
-        flat = [item for name, at in moments.items() for item in (name, f"{at:.3f}")]
-        raw = await self._mark(keys=[self.call_key(call_id)], args=[86400, *flat])
+        raw = await self._mark(keys=[self.call_key(call_id)],
+                               args=[MOMENTS_KEPT, *_flat(moments)])
         return {str(k): float(v) for k, v in zip(raw[::2], raw[1::2], strict=True)}
 
     async def moments(self, call_id: str) -> dict[str, float]:

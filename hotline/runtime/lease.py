@@ -24,6 +24,7 @@ import secrets
 import socket
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 from redis.asyncio import Redis
 
@@ -34,6 +35,12 @@ LEASE_MS = 2500  # a peer is given up for dead this long after its last renewal
 # the lease lapses, and a peer notices a lapse within half a second.
 RENEW_EVERY = 0.5
 KNOWN_KEPT_MS = 86400 * 1000  # engines that renewed within a day are looked after
+LISTED_EVERY_MS = 60_000  # how often a live engine's listing among them is renewed
+
+
+class Renewal(NamedTuple):
+    held: bool  # False: the lease had lapsed, and this engine must let its calls go
+    lapsed_peers: list[str]  # peers whose calls await adoption (none when not held)
 
 
 def this_process() -> str:
@@ -93,6 +100,7 @@ class EngineLease:
         self.clock_ms = clock_ms
         self.instance_id = new_instance_id(name)
         self.here = this_process()
+        self._listed_at = -LISTED_EVERY_MS  # when this engine last renewed its listing
 
     def key(self, instance_id: str) -> str:
         return f"{self.prefix}engine:{instance_id}"
@@ -109,14 +117,23 @@ class EngineLease:
             pipe.zadd(self.known_key, {self.instance_id: now})
             pipe.zremrangebyscore(self.known_key, "-inf", now - KNOWN_KEPT_MS)
             await pipe.execute()
+        self._listed_at = now
 
-    async def renew(self) -> bool:
-        """False when the lease had lapsed: this engine must let its calls go."""
+    async def renew_and_look(self) -> Renewal:
+        """Renew, and see which peers' leases lapsed: one round trip for an engine
+        alone, two with peers."""
+        now = self.clock_ms()
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.pexpire(self.key(self.instance_id), LEASE_MS)
-            pipe.zadd(self.known_key, {self.instance_id: self.clock_ms()}, xx=True)
-            renewed, _ = await pipe.execute()
-        return bool(renewed)
+            pipe.zrange(self.known_key, 0, -1)
+            # Listed engines are kept a day: a fresh listing now and then is plenty.
+            if now - self._listed_at >= LISTED_EVERY_MS:
+                pipe.zadd(self.known_key, {self.instance_id: now}, xx=True)
+                self._listed_at = now
+            renewed, known, *_ = await pipe.execute()
+        peers = [str(i) for i in known if str(i) != self.instance_id]
+        up = await self.alive(peers) if peers and renewed else set()
+        return Renewal(bool(renewed), [i for i in peers if renewed and i not in up])
 
     async def alive(self, instance_ids: Iterable[str]) -> set[str]:
         """Those of `instance_ids` whose lease holds (this engine's own included)."""
@@ -135,12 +152,6 @@ class EngineLease:
         if owner == self.instance_id:
             return False
         return not await self.redis.exists(self.key(owner))
-
-    async def lapsed_peers(self) -> list[str]:
-        """Engines seen lately whose lease has lapsed: their calls await adoption."""
-        known = [str(i) for i in await self.redis.zrange(self.known_key, 0, -1)]
-        up = await self.alive(known)
-        return [i for i in known if i not in up]
 
     async def end_dead_neighbours(self) -> list[str]:
         """Lets lapse at once the leases of engines that ran on this machine and are

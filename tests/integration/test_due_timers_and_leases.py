@@ -10,6 +10,7 @@ import time
 import pytest
 from redis.asyncio import Redis
 
+from hotline.runtime import due_timers
 from hotline.runtime.due_timers import RETRY_AFTER_MS, DueTimers
 from hotline.runtime.lease import LEASE_MS, EngineLease
 from hotline.runtime.supervisor import Supervisor
@@ -31,6 +32,27 @@ async def test_a_due_timer_runs_exactly_once_across_two_engines(redis: Redis) ->
     await asyncio.gather(*(timers.run_due() for timers in engines))
     assert [argument for _, argument in ran] == ["1001|call-1"]
     assert await engines[0].pending() == {}
+
+
+async def test_an_engine_runs_its_own_timer_when_due_not_at_its_next_look(
+        redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Looks far apart: the timer runs on time only if setting it woke the engine.
+    monkeypatch.setattr(due_timers, "LOOK_EVERY", 60.0)
+    supervisor = Supervisor()
+    timers = DueTimers(redis, "timers-wake:", time.time, supervisor)
+    ran = asyncio.Event()
+
+    async def handler(argument: str) -> None:
+        ran.set()
+    timers.on("wrap_up_ends", handler)
+    timers.start()
+    try:
+        await asyncio.sleep(0.2)  # its first look found nothing: the next is a minute away
+        await timers.at("wrap_up_ends", "1001|call-1", time.time() + 0.3)
+        await asyncio.wait_for(ran.wait(), 10)
+        assert await timers.pending() == {}
+    finally:
+        await supervisor.stop()
 
 
 async def test_a_timer_taken_by_an_engine_that_died_runs_again_later(redis: Redis) -> None:
@@ -62,16 +84,17 @@ async def test_a_lapsed_lease_is_seen_by_peers_and_by_its_holder(redis: Redis) -
     await frozen.take()
     await peer.take()
     assert not await peer.is_dead(frozen.instance_id)
-    assert await peer.lapsed_peers() == []
+    assert await peer.renew_and_look() == (True, [])
     for _ in range(4):  # the peer renews; the frozen engine misses its renewals
         await asyncio.sleep(LEASE_MS / 4000 + 0.1)
-        assert await peer.renew()
+        assert (await peer.renew_and_look()).held
     assert await peer.is_dead(frozen.instance_id)
-    assert await peer.lapsed_peers() == [frozen.instance_id]
-    assert not await frozen.renew()  # it wakes up: told that its calls may be gone
+    assert await peer.renew_and_look() == (True, [frozen.instance_id])
+    # It wakes up: told that its calls may be gone, and nothing about its peers.
+    assert await frozen.renew_and_look() == (False, [])
     await frozen.take()
     assert not await peer.is_dead(frozen.instance_id)
-    assert await peer.lapsed_peers() == []
+    assert await peer.renew_and_look() == (True, [])
 
 
 async def test_a_restarted_engine_ends_the_lease_of_its_killed_predecessor_at_once(
@@ -95,7 +118,7 @@ async def test_a_restarted_engine_ends_the_lease_of_its_killed_predecessor_at_on
         assert await restarted.is_dead(killed.instance_id)
         assert not await restarted.is_dead(running.instance_id)
         assert not await restarted.is_dead(elsewhere.instance_id)
-        assert await restarted.lapsed_peers() == [killed.instance_id]
+        assert await restarted.renew_and_look() == (True, [killed.instance_id])
     finally:
         alive.kill()
         alive.wait()

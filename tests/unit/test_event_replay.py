@@ -118,3 +118,9 @@ def test_a_channel_that_carries_no_hotline_call_is_told_without_redis() -> None:
     assert isinstance(event, DialEnded) and event.hotline
     event = translate(dial_end | {"ChanVariable": "HOTLINE_CALL_ID="})
     assert isinstance(event, DialEnded) and not event.hotline
+    # An Originate's ring (a survey callback, an agent's phone rung by a tool) has no
+    # calling channel, so no channel variables either: nobody's call.
+    originated = {k: v for k, v in dial_end.items()
+                  if k not in ("Channel", "Uniqueid", "ChanVariable")}
+    event = translate(originated)
+    assert isinstance(event, DialEnded) and not event.hotline
