@@ -121,12 +121,14 @@ class RoutingStore:
                                                     args=[expected, new]))
 
     async def advance_call_on(self, call_id: str, channel: str, expected: str,
-                              new: str) -> tuple[bool, dict[str, str]]:
+                              new: str, **noted: str) -> tuple[bool, dict[str, str]]:
         """On an event about the call on `channel` (see `advance_call_on.lua`): move it
-        from `expected` to `new`, and note `channel` when none was on record. Returns
-        whether it moved, and the call's fields as they were, in one round trip."""
-        moved, flat = await self.scripts.advance_call_on(keys=[self.keys.call(call_id)],
-                                                         args=[expected, new, channel])
+        from `expected` to `new`, noting `noted` with the move, and `channel` when none
+        was on record. Returns whether it moved, and the call's fields as they were, in
+        one round trip."""
+        flat_noted = [item for pair in noted.items() for item in pair]
+        moved, flat = await self.scripts.advance_call_on(
+            keys=[self.keys.call(call_id)], args=[expected, new, channel, *flat_noted])
         return bool(moved), dict(zip(flat[::2], flat[1::2], strict=True))
 
     async def requeue(self, call_id: str, queue: str) -> bool:

@@ -92,9 +92,12 @@ class QueueReporting:
         if self.stats is None:
             return
         now, queue = self.clock(), fields.get("queue", "")
-        moments = await self.stats.moments(call_id)
-        talked = now - moments.get("answered", now)
-        waited = moments.get("answered", now) - float(fields.get("arrived_at", now))
+        # Noted with the answer in the call's record; a call answered before it was
+        # noted there has it among its moments.
+        answered = float(fields["answered_at"]) if fields.get("answered_at") else \
+            (await self.stats.moments(call_id)).get("answered", now)
+        talked = now - answered
+        waited = answered - float(fields.get("arrived_at", now))
         await self.stats.count(queue, fields.get("tier", "normal"),
                                {"handled": 1, "talk_ms": int(talked * 1000)},
                                handle_time=talked)
