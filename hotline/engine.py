@@ -24,6 +24,7 @@ from hotline.after_call.recording_keeper import RecordingKeeper
 from hotline.after_call.surveys import SURVEY_CONTEXT, Surveys
 from hotline.billing.live_backend import Billing
 from hotline.calls.adoption import Adoption
+from hotline.calls.express import ExpressLane
 from hotline.calls.flow import CallFlow
 from hotline.calls.prompt_audio import build_prompts
 from hotline.calls.records import CallLog
@@ -123,12 +124,16 @@ class Engine:
             self.live, self.queues, Prompts(settings.prompts_dir_asterisk),
             lambda: self.billing.backend(self.live.config), clock, to_person,
             settings.recordings_dir_asterisk, self.surveys, self.recordings,
-            Path(settings.recordings_dir), self.desk, self.call_log)
+            Path(settings.recordings_dir), self.desk, self.call_log,
+            ExpressLane(redis, self.call_log, self.routing, self.live,
+                        lambda: self.billing.backend(self.live.config), self.queues.matcher,
+                        clock))
         flow = self.menu if isinstance(self.menu, CallFlow) else None
         self.calls = CallSessions(self.agi, self.call_log, self.menu, to_person,
                                   self.lease, self.supervisor,
                                   look_ahead=flow.look_ahead if flow else None,
-                                  forget=flow.forget if flow else None)
+                                  forget=flow.forget if flow else None,
+                                  claim_ahead=flow.claim_ahead if flow else None)
         self.adoption = Adoption(self.ami, self.call_log, self.calls, self.lease,
                                  self.supervisor, leftovers=(
                                      self.queues.reconciler.run,

@@ -106,6 +106,13 @@ class MenuServices:
 Step = str | MenuExit
 
 
+def straight_to_queue(config: HotlineConfig, start: str | None) -> ToQueue | None:
+    """The queue node a call starting at `start` joins before any prompt or key, if it
+    starts at one: such a caller can be matched as the call arrives."""
+    node = config.menus.get(start) if start is not None else None
+    return node if isinstance(node, ToQueue) else None
+
+
 async def run_menu(line: CallControl, source: ConfigSource, start: str, caller: Caller,
                    services: MenuServices) -> MenuExit:
     name = start

@@ -40,6 +40,12 @@ class Joined:
     place: int
 
 
+def joined(outcome: object, place: object) -> Joined:
+    """The join script's reply (outcomes 1, 0 and -1) as a `Joined`."""
+    return Joined({1: Reserved.YES, -1: Reserved.AGENT_NOT_READY}.get(int(str(outcome))),
+                  int(str(place)))
+
+
 # A call's routing record outlives the call long enough for its recording to be filed
 # and its statistics read, then goes.
 CALL_KEPT = 2 * 86400
@@ -65,14 +71,21 @@ class RoutingStore:
         trip when nobody else waits anywhere; otherwise the caller waits for the
         matcher (see `Joined`)."""
         outcome, place = await self.scripts.join(
-            keys=[self.keys.call(call.call_id), self.keys.waiting(call.queue),
-                  self.keys.lines, self.keys.ready, self.keys.ready_changes,
-                  self.keys.agent(agent_id)],
-            # the menu path is kept when a caller rejoins after a missed ring (None)
-            args=[call.call_id, call.queue, call.arrived_at, call.tier, call.boost, channel,
-                  number, menu_path or "", CALL_KEPT, agent_id, now])
-        return Joined({1: Reserved.YES, -1: Reserved.AGENT_NOT_READY}.get(int(outcome)),
-                      int(place))
+            *self.join_keys_args(call, channel, number, menu_path, agent_id, now))
+        return joined(outcome, place)
+
+    def join_keys_args(self, call: WaitingCall, channel: str, number: str,
+                       menu_path: str | None, agent_id: str, now: float,
+                       pair_or_nothing: bool = False) -> tuple[list[str], list[str | float]]:
+        """The join script's keys and arguments; `pair_or_nothing`: the caller joins only
+        reserved for `agent_id` (outcome -2 when not: nothing was written)."""
+        return ([self.keys.call(call.call_id), self.keys.waiting(call.queue),
+                 self.keys.lines, self.keys.ready, self.keys.ready_changes,
+                 self.keys.agent(agent_id)],
+                # the menu path is kept when a caller rejoins after a missed ring (None)
+                [call.call_id, call.queue, call.arrived_at, call.tier, call.boost, channel,
+                 number, menu_path or "", CALL_KEPT, agent_id, now,
+                 "1" if pair_or_nothing else ""])
 
     async def move_to_queue(self, call_id: str, old: str, new: str) -> None:
         """Overflow, or a removed queue: the caller keeps its arrival time."""

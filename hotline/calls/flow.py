@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 
 from config.queues import TIERS
 from hotline.after_call.surveys import Surveys
+from hotline.calls.express import ExpressClaim, ExpressLane
 from hotline.calls.records import CallLog
 from hotline.calls.sessions import RESUMED
 from hotline.desk.agent_desk import AgentDesk
@@ -56,8 +57,10 @@ class CallFlow:
                  billing: Callable[[], BillingBackend], clock: Callable[[], float],
                  to_person: Callable[[CallControl, str], Awaitable[None]],
                  recordings_dir: str, surveys: Surveys, recordings: RecordingIndex,
-                 recordings_local: Path, desk: AgentDesk, call_log: CallLog) -> None:
+                 recordings_local: Path, desk: AgentDesk, call_log: CallLog,
+                 express: ExpressLane | None = None) -> None:
         self.desk = desk
+        self.express = express  # None: no express lane at the claim
         self.call_log = call_log
         self.surveys = surveys
         self.recordings = recordings
@@ -210,16 +213,36 @@ class CallFlow:
         Only a head start: a lookup not taken (the call was a peer's) is dropped."""
         if call.variables.get("agi_arg_1") in (RESUMED, "survey", "agent", "returned"):
             return
+        if self.express is not None and self.express.plan(call):
+            return  # its tier comes with its claim
         while len(self._tiers_ahead) >= LOOKUPS_AHEAD:
             _drop(self._tiers_ahead.popitem(last=False)[1])
         self._tiers_ahead[call.call_id] = asyncio.ensure_future(
             self.tier_of(call.caller_number))
 
+    def claim_ahead(self, call: Call, instance_id: str,
+                    entry: str | None) -> Awaitable[str | None] | None:
+        """The claim of a call that takes the express lane (see `ExpressLane`), or None:
+        returns None when the call is ours, else its owner (as `CallLog.claim_and_open`)."""
+        claim = self.express.claim(call, instance_id, entry) if self.express else None
+        return None if claim is None else self._claimed_ahead(call, claim)
+
+    async def _claimed_ahead(self, call: Call, claim: Awaitable[ExpressClaim]) -> str | None:
+        got = await claim
+        if got.owner is None:
+            tier: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            tier.set_result(got.tier)
+            self._tiers_ahead[call.call_id] = tier
+        return got.owner
+
     def forget(self, call: Call) -> None:
-        """The call is not ours to serve: its look-ahead is dropped."""
+        """The session is over, or the call not ours to serve: its look-ahead is
+        dropped, and an agent picked or reserved for it and never rung is let go."""
         dropped = self._tiers_ahead.pop(call.call_id, None)
         if dropped is not None:
             _drop(dropped)
+        if self.express is not None:
+            self.express.forget(call)
 
     async def tier_of(self, number: str) -> str:
         """The caller's VIP tier, from the customer directory (the billing backend)."""

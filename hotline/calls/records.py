@@ -27,7 +27,7 @@ class CallKeys:
 # The claim (one engine instance per call, again for the same one) and the opening of
 # the call's record. A caller back from an unanswered agent keeps the first start.
 # Returns 1 for the owner, else who owns the call.
-_CLAIM_AND_OPEN = """
+CLAIM_AND_OPEN = """
 local won = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])
 if not won then
   local owner = redis.call('GET', KEYS[1])
@@ -87,7 +87,7 @@ class CallLog:
     def __init__(self, redis: Redis, prefix: str, clock: Callable[[], float],
                  ttl: int) -> None:
         self.redis = redis
-        self._claim_and_open = redis.register_script(_CLAIM_AND_OPEN)
+        self._claim_and_open = redis.register_script(CLAIM_AND_OPEN)
         self._take_over = redis.register_script(_TAKE_OVER)
         self._if_owner = redis.register_script(_IF_OWNER)
         self._steps = redis.register_script(_STEPS)
@@ -111,13 +111,17 @@ class CallLog:
         when the call is `instance_id`'s, else its owner. `entry`: what the dialplan
         said the call is (its AGI arguments), for an engine that adopts it; None keeps
         the one on record."""
-        keys = self.keys(call.call_id)
-        won = await self._claim_and_open(
-            keys=[keys.owner, keys.record],
-            args=[instance_id, self.ttl, self._now_ms(), call.call_id, call.channel,
-                  call.caller_number, call.caller_name, call.dialled_number, entry or "",
-                  "0" if entry is None else "1"])
+        won = await self._claim_and_open(*self.claim_keys_args(call, instance_id, entry))
         return None if won == 1 else str(won)
+
+    def claim_keys_args(self, call: Call, instance_id: str, entry: str | None
+                        ) -> tuple[list[str], list[str | int]]:
+        """The claim script's (`CLAIM_AND_OPEN`) keys and arguments."""
+        keys = self.keys(call.call_id)
+        return ([keys.owner, keys.record],
+                [instance_id, self.ttl, self._now_ms(), call.call_id, call.channel,
+                 call.caller_number, call.caller_name, call.dialled_number, entry or "",
+                 "0" if entry is None else "1"])
 
     async def take_over(self, call_id: str, dead: str, instance_id: str) -> bool:
         """Move the call from the dead engine `dead` to `instance_id`; False when

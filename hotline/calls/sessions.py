@@ -63,6 +63,11 @@ class PersonFallback:
             log.exception("could not send call %s to a person (%s)", line.call.call_id, why)
 
 
+# The menu's claim of a call (see `CallSessions`): None when the call is ours, else its
+# owner; or None for a call claimed the usual way.
+ClaimAhead = Callable[[Call, str, str | None], Awaitable[str | None] | None]
+
+
 @dataclass
 class _Session:
     line: AgiCall
@@ -81,9 +86,12 @@ class CallSessions:
     def __init__(self, agi: AgiCalls, call_log: CallLog, menu: Menu, to_person: PersonFallback,
                  lease: EngineLease, supervisor: Supervisor,
                  look_ahead: Callable[[Call], None] | None = None,
-                 forget: Callable[[Call], None] | None = None) -> None:
+                 forget: Callable[[Call], None] | None = None,
+                 claim_ahead: ClaimAhead | None = None) -> None:
         """`look_ahead(call)`: the menu's lookups that need no claim, started as the
-        call arrives; `forget(call)` drops them when the session ends (taken or not)."""
+        call arrives; `forget(call)` drops them when the session ends (taken or not);
+        `claim_ahead(call, instance id, entry)`: the menu's own claim of a call that
+        needs more than the claim in the same round trip (the express lane), or None."""
         self.agi = agi
         self.call_log = call_log
         self.menu = menu
@@ -93,6 +101,7 @@ class CallSessions:
         self.sessions: dict[str, _Session] = {}  # by channel
         self.look_ahead = look_ahead
         self.forget = forget
+        self.claim_ahead = claim_ahead
         self.accepting = False
         self.served = 0
 
@@ -216,7 +225,9 @@ class CallSessions:
         """Ours: new, already ours, or adopted. A call whose owner died comes back
         into AGI here too (a ring that ended while no engine listened)."""
         me = self.lease.instance_id
-        owner = await self.call_log.claim_and_open(call, me, entry_of(call))
+        ahead = self.claim_ahead(call, me, entry_of(call)) if self.claim_ahead else None
+        owner = await (ahead if ahead is not None else
+                       self.call_log.claim_and_open(call, me, entry_of(call)))
         if owner is None:
             return True
         if await self.lease.is_dead(owner) and \

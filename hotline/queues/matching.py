@@ -13,10 +13,11 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
+from agents.state import Move, MoveRefused
 from config.model import HotlineConfig
 from hotline.queues.connecting import Connector
 from hotline.runtime.supervisor import Supervisor
-from routing.decide import WaitingCall, decide_pairs, line_order
+from routing.decide import FreeAgent, WaitingCall, decide_pairs, line_order
 from routing.store import Joined, Reserved, RoutingStore
 
 # A round decides again at most this often after refusals: each pass loses at least
@@ -40,6 +41,9 @@ class Matcher:
         # agent costs no read from Redis: call id -> channel, number, menu path. Only a
         # shortcut: a caller waiting in another process is read from Redis.
         self.here: dict[str, dict[str, str]] = {}
+        # Callers reserved for an agent as their call was claimed (`hotline.calls.express`),
+        # rung once their menu sends them to that queue: call id -> agent id, queue.
+        self._reserved_ahead: dict[str, tuple[str, str]] = {}
 
     def start(self) -> None:
         # A failed round (Redis away) is tried again soon: callers are waiting.
@@ -99,24 +103,63 @@ class Matcher:
         """The caller joins their line. The express lane: with nobody else waiting and a
         free agent fitting the queue, the pair is reserved in the same round trip and the
         agent rung at once (reserved YES). Otherwise the matcher's next round pairs them."""
-        free = self.store.view.known_free(config.agents)
-        rules = config.queues.get(call.queue)
-        agent = free.pick(rules, self.clock() - call.arrived_at) \
-            if free is not None and rules is not None else None
-        if agent is None or free is None:
+        ahead = self._reserved_ahead.pop(call.call_id, None)
+        if ahead is not None:
+            agent_id, queue = ahead
+            if queue == call.queue:  # reserved as the call was claimed: ring them now
+                self.connect(config, call, agent_id)
+                return Joined(Reserved.YES, 1)
+            await self._release(call.call_id, agent_id)  # not where the menu led after all
+        agent = self.take_free(config, call.queue, self.clock() - call.arrived_at)
+        if agent is None:
             joined = await self.store.join(call, channel, number, menu_path)
             self.wake()
             return joined
-        free.remove(agent.agent_id)  # no round may pick them meanwhile
         joined = await self.store.join(call, channel, number, menu_path, agent.agent_id,
                                        self.clock())
         if joined.reserved is Reserved.YES:
             self.connect(config, call, agent.agent_id)
             return joined
         if joined.reserved is None:  # others wait: the agent is still free
-            free.add(agent.agent_id, agent.idle_since)
+            self.give_back(config, agent)
         self.wake()
         return joined
+
+    def take_free(self, config: HotlineConfig, queue: str, waited: float) -> FreeAgent | None:
+        """The free agent the queue's rules pick, as last known, taken out of the index
+        so that no round picks them meanwhile (`give_back` when they were not taken)."""
+        free = self.store.view.known_free(config.agents)
+        rules = config.queues.get(queue)
+        agent = free.pick(rules, waited) if free is not None and rules is not None else None
+        if agent is not None and free is not None:
+            free.remove(agent.agent_id)
+        return agent
+
+    def give_back(self, config: HotlineConfig, agent: FreeAgent) -> None:
+        free = self.store.view.known_free(config.agents)
+        if free is not None:
+            free.add(agent.agent_id, agent.idle_since)
+
+    def reserved_ahead(self, call_id: str, agent_id: str, queue: str) -> None:
+        """`agent_id` was reserved for the call as it was claimed: rung when the caller
+        joins `queue` (`join`), or let go when they never do (`release_ahead`)."""
+        self._reserved_ahead[call_id] = (agent_id, queue)
+
+    def release_ahead(self, call_id: str) -> None:
+        """The call's session ended before its caller joined the queue they were
+        reserved an agent in (they hung up, or the menu failed): the agent is free
+        again and the call no longer offered."""
+        ahead = self._reserved_ahead.pop(call_id, None)
+        if ahead is not None:
+            self.supervisor.spawn(self._release(call_id, ahead[0]),
+                                  "letting go of an agent reserved ahead", call_id)
+
+    async def _release(self, call_id: str, agent_id: str) -> None:
+        await self.store.advance_call(call_id, "offered", "gone")
+        with contextlib.suppress(MoveRefused):
+            await self.store.apply(agent_id, Move.CANCEL_OFFER, self.clock(),
+                                   reason="caller never joined", call_id=call_id)
+        self.wake()
 
     def connect(self, config: HotlineConfig, call: WaitingCall, agent_id: str) -> None:
         """Ring the agent reserved for `call`: at once for a caller on the line in this
