@@ -51,6 +51,16 @@ def presence_may_move(device_state: str) -> bool:
     return device_state in ("UNAVAILABLE", "INVALID", "NOT_INUSE") or device_state in BUSY
 
 
+def presence_worth_a_read(device_state: str, known_ready: bool | None) -> bool:
+    """Whether the agent's state is worth reading for `presence_move`: not for a phone
+    ringing or on hold, and not for a phone going busy under an agent known not to be
+    ready (on the call, wrapping up, away), since a busy phone moves only a ready agent.
+    `known_ready`: what the engine last knew of the agent, None when it does not know."""
+    if device_state in BUSY and known_ready is False:
+        return False
+    return presence_may_move(device_state)
+
+
 def presence_move(device_state: str, agent_state: str, reason: str) -> Asked | None:
     """What the phone's device state says about a logged-in agent, if anything.
 

@@ -117,7 +117,7 @@ class Engine:
         self.keeper = RecordingKeeper(self.recordings, self.call_log, self.routing, settings,
                                       config, clock, self.lease, self.supervisor)
         self.desk = AgentDesk(self.routing, config, clock, self.queues.wake,
-                              self.queues.report.agent_moved)
+                              self.queues.report.agent_moved, self.queues.matcher.known_ready)
         to_person = PersonFallback(settings.fallback_context, settings.fallback_exten)
         # Tests of the telephony path may run a menu of their own instead of the YAML's.
         self.menu: Menu = menu or CallFlow(

@@ -11,7 +11,14 @@ from collections.abc import Callable
 
 from redis.exceptions import RedisError
 
-from agents.keys import BUSY, Asked, asked_for, presence_may_move, presence_move
+from agents.keys import (
+    BUSY,
+    Asked,
+    asked_for,
+    presence_may_move,
+    presence_move,
+    presence_worth_a_read,
+)
 from agents.state import AgentState, Move, MoveRefused, move
 from config.model import HotlineConfig
 from pbx.ports import CallControl, CallGone
@@ -30,9 +37,13 @@ FEATURE_CODE_SETTLE = 1.0  # seconds from a phone going busy to the code reachin
 class AgentDesk:
     def __init__(self, store: RoutingStore, config: Callable[[], HotlineConfig],
                  clock: Callable[[], float], wake_matching: Callable[[], None],
-                 moved: Callable[[str, Move, AgentState, str], None] = lambda *_: None
-                 ) -> None:
+                 moved: Callable[[str, Move, AgentState, str], None] = lambda *_: None,
+                 known_ready: Callable[[str], bool | None] = lambda _: None) -> None:
+        """`known_ready(agent id)`: whether the agent was ready at the matcher's last
+        read (None: not known), which spares a read of the agent for most device
+        states."""
         self.store = store
+        self.known_ready = known_ready
         self.moved = moved  # told of every move made here (the queue_log's sessions)
         self.config = config
         self.clock = clock
@@ -117,7 +128,8 @@ class AgentDesk:
             # the engine hears the code: "busy on another call" only once it is clear
             # the phone is busy with something else, and still busy.
             await asyncio.sleep(FEATURE_CODE_SETTLE)
-            if agent_id in self._at_keypad or self._device_states.get(device) != state:
+            if agent_id in self._at_keypad or self._device_states.get(device) != state or \
+                    not presence_worth_a_read(state, self.known_ready(agent_id)):
                 return
         try:
             fields = await self.store.agent(agent_id)

@@ -135,6 +135,12 @@ class Matcher:
             free.remove(agent.agent_id)
         return agent
 
+    def known_ready(self, agent_id: str) -> bool | None:
+        """Whether the agent was free at the last round's read (None: that read was for
+        another config version's agents)."""
+        free = self.store.view.known_free(self.config().agents)
+        return None if free is None else agent_id in free
+
     def give_back(self, config: HotlineConfig, agent: FreeAgent) -> None:
         free = self.store.view.known_free(config.agents)
         if free is not None:

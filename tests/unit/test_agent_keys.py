@@ -9,6 +9,7 @@ from agents.keys import (
     asked_for,
     presence_may_move,
     presence_move,
+    presence_worth_a_read,
 )
 from agents.state import AgentState, Move
 from pbx.pjsip_agents import phone_password, render, sip_name
@@ -115,3 +116,18 @@ def test_only_device_states_presence_can_act_on_are_looked_into() -> None:
         acts = any(presence_move(device, agent, reason) is not None
                    for agent in agent_states for reason in reasons)
         assert presence_may_move(device) == acts, device
+
+
+def test_a_phone_going_busy_needs_no_read_of_an_agent_known_not_ready() -> None:
+    """Skipped reads are exactly those where no state but ready could be moved: a busy
+    phone moves only a ready agent; any other device state is read whatever is known."""
+    states = ["UNKNOWN", "NOT_INUSE", "INUSE", "BUSY", "INVALID", "UNAVAILABLE", "RINGING",
+              "RINGINUSE", "ONHOLD"]
+    reasons = ["", BUSY_ELSEWHERE, PHONE_UNREACHABLE, "lunch"]
+    not_ready = [s.value for s in AgentState if s is not AgentState.READY]
+    for device in states:
+        assert presence_worth_a_read(device, None) == presence_may_move(device), device
+        assert presence_worth_a_read(device, True) == presence_may_move(device), device
+        moves_others = any(presence_move(device, agent, reason) is not None
+                           for agent in not_ready for reason in reasons)
+        assert presence_worth_a_read(device, False) == moves_others, device
