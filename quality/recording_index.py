@@ -92,17 +92,9 @@ class RecordingIndex:
         ids = await self.redis.smembers(self.callbacks_key(call_id))
         return sorted(i for i in ids if isinstance(i, str))
 
-    async def callback_recorded_on(self, call_id: str, channel: str) -> str | None:
-        """The recording under way of the call's callback leg on `channel`, if any."""
-        for recording_id in await self.callbacks(call_id):
-            if await self.redis.hget(self.key(recording_id), "channel") == channel and \
-                    await self.is_pending(recording_id):
-                return recording_id
-        return None
-
     async def at_hangup(self, call_id: str, channel: str) -> tuple[dict[str, str], str | None]:
-        """In one round trip: the call's entry, and `callback_recorded_on(call_id,
-        channel)`."""
+        """In one round trip: the call's entry, and the recording under way of its
+        callback leg on `channel`, if any (see `_AT_HANGUP`)."""
         flat, leg = await self._at_hangup(
             keys=[self.key(call_id), self.callbacks_key(call_id), self.pending_key],
             args=[channel, call_id])

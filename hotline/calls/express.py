@@ -110,7 +110,14 @@ class ExpressLane:
               entry: str | None) -> Awaitable[ExpressClaim] | None:
         """The claim of a call `plan` took (None for any other): see `CallLog.claim_and_open`."""
         plan = self._plans.pop(call.call_id, None)
-        return None if plan is None else self._claim(call, instance_id, entry, plan)
+        if plan is None:
+            return None
+        backend = self.billing()
+        if not isinstance(backend, RedisBilling):  # a new version moved the directory
+            self.matcher.give_back(plan.config, plan.agent)
+            return None
+        return self._claim(call, instance_id, entry, plan,
+                           backend.account_key(call.caller_number))
 
     def forget(self, call: Call) -> None:
         """The call's session is over: an agent picked or reserved for it and never rung
@@ -120,14 +127,11 @@ class ExpressLane:
             self.matcher.give_back(plan.config, plan.agent)
         self.matcher.release_ahead(call.call_id)
 
-    async def _claim(self, call: Call, instance_id: str, entry: str | None,
-                     plan: _Plan) -> ExpressClaim:
-        backend = self.billing()
-        assert isinstance(backend, RedisBilling), "planned with the directory in Redis"
+    async def _claim(self, call: Call, instance_id: str, entry: str | None, plan: _Plan,
+                     account_key: str) -> ExpressClaim:
         agent_id = plan.agent.agent_id
         try:
-            got = await self.claim_and_join(call, instance_id, entry,
-                                            backend.account_key(call.caller_number),
+            got = await self.claim_and_join(call, instance_id, entry, account_key,
                                             plan.waiting, agent_id, plan.menu_path,
                                             self.clock())
         except BaseException:

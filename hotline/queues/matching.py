@@ -102,7 +102,9 @@ class Matcher:
                    number: str, menu_path: str | None) -> Joined:
         """The caller joins their line. The express lane: with nobody else waiting and a
         free agent fitting the queue, the pair is reserved in the same round trip and the
-        agent rung at once (reserved YES). Otherwise the matcher's next round pairs them."""
+        agent rung at once (reserved YES); a caller reserved an agent as their call was
+        claimed (`reserved_ahead`) has that agent rung now. Otherwise the matcher's next
+        round pairs them."""
         ahead = self._reserved_ahead.pop(call.call_id, None)
         if ahead is not None:
             agent_id, queue = ahead
