@@ -395,12 +395,15 @@ def watch_engine(engine: Engine) -> EngineSteps:
     wrappers note a time and call through: microseconds, against milliseconds."""
     steps = EngineSteps()
 
-    def heard(msg: Message) -> None:
-        if msg.get("Event") == "AsyncAGIStart" and msg.get("Context") == HOTLINE_IN:
-            steps.received.setdefault(msg.get("Uniqueid", ""), time.time())
-            steps.channel_call[msg.get("Channel", "")] = msg.get("Uniqueid", "")
+    # The arrival as the engine's sessions hear it, not a raw AMI listener: with one, the
+    # engine's decoder would parse every event it skips unread in production.
+    arrived = engine.calls.arrived
 
-    engine.ami.add_raw_listener(heard)
+    def noted_arrived(call: Call) -> None:
+        # The first arrival: a caller back from a ring comes into AGI again later.
+        steps.received.setdefault(call.call_id, time.time())
+        steps.channel_call.setdefault(call.channel, call.call_id)
+        arrived(call)
     send_action = engine.ami.send_action
 
     start_action = engine.ami.start_action
@@ -449,6 +452,7 @@ def watch_engine(engine: Engine) -> EngineSteps:
         return await match_round()
 
     # Instance attributes shadow the methods; every caller looks them up on the instance.
+    setattr(engine.calls, "arrived", noted_arrived)  # noqa: B010
     setattr(engine.ami, "send_action", noted_send_action)  # noqa: B010
     setattr(engine.ami, "start_action", noted_start_action)  # noqa: B010
     setattr(engine.routing, "join", noted_join)  # noqa: B010
