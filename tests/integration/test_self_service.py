@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import subprocess
 import threading
@@ -143,12 +144,15 @@ async def test_top_up_credits_once_and_the_pin_is_silent_in_the_recording(
                "string": redis.get, "set": redis.smembers,
                "zset": lambda k: redis.zrange(k, 0, -1, withscores=True),
                "stream": lambda k: redis.xrange(k)}
+    # As a number of its own (or the two typed as one): the digits of a timestamp may
+    # hold the PIN's by chance.
+    secret = re.compile(rf"(?<!\d)({PIN}|{VOUCHER}|{VOUCHER}{PIN})(?!\d)")
     for key in await redis.keys("*"):
-        assert PIN not in key and VOUCHER not in key
+        assert not secret.search(key), key
         kind = await redis.type(key)
         assert kind in readers, f"{key} is a {kind}: read it too"
         dump = str(await readers[kind](key))
-        assert PIN not in dump and VOUCHER not in dump, key
+        assert not secret.search(dump), key
 
     # The recording is muted exactly while the PIN is typed.
     at = {c.split()[0] + " " + c.split()[1]: s["at"] for c, s in zip(commands, steps,
