@@ -26,18 +26,19 @@ class InOrder:
         before = self._last.get(call_id)
         task = self.supervisor.spawn(self._after(before, work), what, call_id)
         self._last[call_id] = task
-        task.add_done_callback(lambda done: self._forget(call_id, done))
+        task.add_done_callback(lambda done: self._forget(call_id, done, work))
 
     @staticmethod
     async def _after(before: asyncio.Task[None] | None, work: Coroutine[Any, Any, None]) -> None:
-        try:
-            if before is not None:
-                await asyncio.wait([before])  # its failure is the supervisor's to report
-        except asyncio.CancelledError:
-            work.close()  # stopped before it began: never started, never awaited
-            raise
+        if before is not None:
+            await asyncio.wait([before])  # its failure is the supervisor's to report
         await work
 
-    def _forget(self, call_id: str, done: asyncio.Task[None]) -> None:
+    def _forget(self, call_id: str, done: asyncio.Task[None],
+                work: Coroutine[Any, Any, None]) -> None:
         if self._last.get(call_id) is done:
             del self._last[call_id]
+        if done.cancelled():
+            # Stopped before it began (even before its task first ran: then nothing
+            # else would close it), or cut short: closing an ended coroutine is a no-op.
+            work.close()

@@ -26,3 +26,17 @@ async def test_a_calls_work_runs_in_order_and_other_calls_do_not_wait() -> None:
     assert done == ["other call", "dial end", "hangup"]  # a failure does not block the next
     assert not order._last  # nothing kept once the work is done
     await supervisor.stop()
+
+
+async def test_work_stopped_before_it_began_is_closed_not_left_unawaited() -> None:
+    supervisor = Supervisor()
+    order = InOrder(supervisor)
+    ran: list[str] = []
+
+    async def work() -> None:
+        ran.append("ran")
+
+    queued = work()
+    order.run("c1", queued, "ending a ring")
+    await supervisor.stop()  # the engine stops before the task first runs
+    assert ran == [] and queued.cr_frame is None  # closed: no "never awaited" warning
