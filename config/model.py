@@ -136,6 +136,11 @@ class HotlineConfig(Strict):
     # The reason digits an agent dials after *4 ("not ready"), as reports show them.
     not_ready_reasons: dict[Key, str] = Field(default_factory=lambda: {
         "1": "break", "2": "lunch", "3": "training", "4": "meeting", "9": "other"})
+    # What an agent records a call as in wrap-up (code: label), counted per queue and day.
+    dispositions: dict[Name, str] = Field(default_factory=lambda: {
+        "resolved": "resolved", "follow_up": "needs a follow-up",
+        "complaint": "complaint taken", "information": "information given",
+        "transferred": "sent to another team"})
     recording: Recording = Recording()
     sampling: Sampling
     backends: Backends = Backends()

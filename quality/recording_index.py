@@ -31,15 +31,26 @@ return 1
 """
 
 
-# A recording indexed: its entry, its place in time, no longer pending; ARGV: its id,
-# when it ended (ms), whether it has problems (1: the alarm counts it), then the entry.
+# A recording indexed: its entry, its place in time, no longer pending, and first in
+# its caller's calls (KEYS[5], when the number is known); ARGV: its id, when it ended
+# (ms), whether it has problems (1: the alarm counts it), then the entry.
 _STORE = """
 redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 if ARGV[3] == '1' then redis.call('INCR', KEYS[4]) end
+if KEYS[5] then
+  redis.call('LREM', KEYS[5], 0, ARGV[1])
+  redis.call('LPUSH', KEYS[5], ARGV[1])
+  redis.call('LTRIM', KEYS[5], 0, CALLS_OF_KEPT - 1)
+  redis.call('EXPIRE', KEYS[5], CALLS_OF_FOR)
+end
 return 1
 """
+# A caller's latest calls (the agent's screen shows five), for as long as a recording
+# is kept by default; entries purged meanwhile are skipped by the reader.
+CALLS_OF_KEPT = 20
+CALLS_OF_FOR = 180 * 86400
 
 # At a hangup on channel ARGV[1]: the call's entry, and the recording under way of
 # the callback leg on that channel, if any ('' when none). A leg's entry is named like
@@ -67,11 +78,34 @@ class RecordingIndex:
         self.indexed_key = f"{self.base}:recordings"
         self.pending_key = f"{self.base}:recordings:pending"
         self._callback_answered = redis.register_script(_CALLBACK_ANSWERED)
-        self._store = redis.register_script(_STORE)
+        self._store = redis.register_script(
+            f"local CALLS_OF_KEPT, CALLS_OF_FOR = {CALLS_OF_KEPT}, {CALLS_OF_FOR}\n{_STORE}")
         self._at_hangup = redis.register_script(_AT_HANGUP)
 
     def key(self, call_id: str) -> str:
         return f"{self.base}:recording:{call_id}"
+
+    def calls_of_key(self, number: str) -> str:
+        return f"{self.base}:calls_of:{number}"
+
+    async def calls_of(self, number: str, count: int = 5) -> list[dict[str, str]]:
+        """The caller's latest indexed calls, newest first (a callback leg counts as the
+        call it belongs to, once)."""
+        ids = [str(i) for i in await self.redis.lrange(self.calls_of_key(number), 0, -1)]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for recording_id in ids:
+                pipe.hgetall(self.key(recording_id))
+            entries = await pipe.execute()
+        found, seen = [], set()
+        for entry in entries:
+            call_id = entry.get("call_id")
+            if not entry or call_id in seen:
+                continue
+            seen.add(call_id)
+            found.append(cast(dict[str, str], entry))
+            if len(found) == count:
+                break
+        return found
 
     def callbacks_key(self, call_id: str) -> str:
         """The ids of the recordings of a call's callback legs."""
@@ -126,8 +160,10 @@ class RecordingIndex:
         if facts is not None:
             entry |= {k: str(v) for k, v in asdict(facts).items()}
         flat = [item for pair in entry.items() for item in pair]
+        number = details.get("caller_number", "")
         await self._store(keys=[self.key(call_id), self.indexed_key, self.pending_key,
-                                self.alarms_key],
+                                self.alarms_key,
+                                *([self.calls_of_key(number)] if number else [])],
                           args=[call_id, float(details.get("ended", 0)),
                                 "1" if issues else "0", *flat])
 

@@ -16,6 +16,10 @@ class RoutingKeys:
         self.ready_changes = f"{self.base}:ready:changes"
         # The waiting lines that may have callers, so a round visits only those.
         self.lines = f"{self.base}:lines"
+        # What changed on the floor, for the people watching it (the web side): every
+        # script that moves an agent or changes a line appends `a` (the agent's id)
+        # and/or `q` (the queue), so a page hears a change without polling.
+        self.floor = f"{self.base}:floor"
 
     def waiting(self, queue: str) -> str:
         return f"{self.base}:waiting:{queue}"

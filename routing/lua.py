@@ -1,6 +1,7 @@
 """The routing scripts: Lua files in `scripts/` beside this module, read once.
 
-Each script sees `CHANGES_KEPT` and `MOVES_KEPT` as locals set before its own text.
+Each script sees `CHANGES_KEPT`, `MOVES_KEPT` and `FLOOR_KEPT` as locals set before its
+own text.
 The matcher's reads are two parts joined into one script
 (`ready_changes` + `waiting_lines`), so a round costs one round trip.
 """
@@ -18,6 +19,9 @@ from redis.commands.core import AsyncScript
 CHANGES_KEPT = 20000
 # Each agent's move log keeps this many of its latest moves (a busy day's worth).
 MOVES_KEPT = 2000
+# The floor's change stream (`RoutingKeys.floor`) keeps about this many entries: a page
+# that falls further behind reads the floor again.
+FLOOR_KEPT = 10000
 
 
 @functools.cache
@@ -27,7 +31,8 @@ def _read(name: str) -> str:
 
 def source(*parts: str, then: str = "") -> str:
     """The script made of `parts`, in order, followed by the Lua statement `then`."""
-    return "\n".join([f"local CHANGES_KEPT, MOVES_KEPT = {CHANGES_KEPT}, {MOVES_KEPT}",
+    return "\n".join([f"local CHANGES_KEPT, MOVES_KEPT, FLOOR_KEPT = {CHANGES_KEPT}, "
+                      f"{MOVES_KEPT}, {FLOOR_KEPT}",
                       *(_read(part) for part in parts), then])
 
 

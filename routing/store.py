@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from agents.state import AgentState, Move, MoveRefused, move
 from routing.decide import WaitingCall
 from routing.keys import RoutingKeys
-from routing.lua import Scripts
+from routing.lua import FLOOR_KEPT, Scripts
 from routing.matcher_view import MatcherView
 
 
@@ -81,7 +81,7 @@ class RoutingStore:
         reserved for `agent_id` (outcome -2 when not: nothing was written)."""
         return ([self.keys.call(call.call_id), self.keys.waiting(call.queue),
                  self.keys.lines, self.keys.ready, self.keys.ready_changes,
-                 self.keys.agent(agent_id)],
+                 self.keys.agent(agent_id), self.keys.floor],
                 # the menu path is kept when a caller rejoins after a missed ring (None)
                 [call.call_id, call.queue, call.arrived_at, call.tier, call.boost, channel,
                  number, menu_path or "", CALL_KEPT, agent_id, now,
@@ -91,12 +91,13 @@ class RoutingStore:
         """Overflow, or a removed queue: the caller keeps its arrival time."""
         await self.scripts.move_to_queue(
             keys=[self.keys.waiting(old), self.keys.waiting(new), self.keys.call(call_id),
-                  self.keys.lines], args=[call_id, new])
+                  self.keys.lines, self.keys.floor], args=[call_id, new])
 
     async def leave(self, call_id: str, queue: str) -> None:
         async with self.redis.pipeline(transaction=True) as tx:
             tx.zrem(self.keys.waiting(queue), call_id)
             tx.hset(self.keys.call(call_id), "state", "gone")
+            tx.xadd(self.keys.floor, {"q": queue}, maxlen=FLOOR_KEPT, approximate=True)
             await tx.execute()
 
     async def waiting(self, queue: str) -> list[WaitingCall]:
@@ -146,8 +147,8 @@ class RoutingStore:
 
     async def requeue(self, call_id: str, queue: str) -> bool:
         return bool(await self.scripts.requeue(
-            keys=[self.keys.call(call_id), self.keys.waiting(queue), self.keys.lines],
-            args=[call_id]))
+            keys=[self.keys.call(call_id), self.keys.waiting(queue), self.keys.lines,
+                  self.keys.floor], args=[call_id]))
 
     # --- agents ---------------------------------------------------------------------
 
@@ -185,7 +186,7 @@ class RoutingStore:
             entry = f"{now:.3f} {current.value}->{new.value} {what.value} {reason}".strip()
             done = int(await self.scripts.move_agent(
                 keys=[self.keys.agent(agent_id), self.keys.agent_log(agent_id),
-                      self.keys.ready, self.keys.ready_changes],
+                      self.keys.ready, self.keys.ready_changes, self.keys.floor],
                 args=[current.value, new.value, now, reason, entry, agent_id, call_id]))
             if done == -1:
                 raise MoveRefused(f"agent {agent_id} is no longer busy with call {call_id}")
@@ -196,7 +197,7 @@ class RoutingStore:
     def reservation(self, pairs: Sequence[tuple[str, WaitingCall]],
                     now: float) -> tuple[list[str], list[str | float]]:
         """The reservation script's keys and arguments for (agent id, call) pairs."""
-        keys = [self.keys.ready, self.keys.ready_changes]
+        keys = [self.keys.ready, self.keys.ready_changes, self.keys.floor]
         args: list[str | float] = [now]
         for agent_id, call in pairs:
             keys += (self.keys.agent(agent_id), self.keys.call(call.call_id),

@@ -12,6 +12,7 @@ import sys
 from hotline.cli.billing import add_billing_parser, billing_command
 from hotline.cli.config_versions import add_config_parser, config_command
 from hotline.cli.doctor import add_doctor_parser, doctor_command
+from hotline.cli.people import add_people_parsers, users_command, web_command
 from hotline.cli.prompts import add_prompts_parser, prompts_build
 from hotline.cli.queues import add_queues_parser, queues_command
 from hotline.cli.recordings import add_recordings_parser, recordings_command
@@ -84,6 +85,7 @@ def _run(argv: list[str] | None) -> int:
     add_prompts_parser(sub)
     add_billing_parser(sub)
     add_doctor_parser(sub)
+    add_people_parsers(sub)
 
     args = parser.parse_args(argv)
     logs.configure(logging.DEBUG if args.verbose else logging.INFO)
@@ -104,6 +106,10 @@ def _run(argv: list[str] | None) -> int:
             return asyncio.run(billing_command(args, settings))
         case "doctor":
             return asyncio.run(doctor_command(args, settings))
+        case "web":
+            return web_command(args, settings)
+        case "users":
+            return asyncio.run(users_command(args, settings))
         case "demo":
             from hotline.dev.demo import run_demo
 

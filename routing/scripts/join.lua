@@ -3,7 +3,7 @@
 -- waiting, in this queue or another the agent could serve, is the matcher's to order)
 -- and the agent is still ready.
 -- KEYS: call, the queue's waiting line, the lines index, ready set, ready-set changes,
---       the agent (any key when none is named)
+--       the agent (any key when none is named), the floor's changes
 -- ARGV: call id, queue, arrived at, tier, boost, channel, number, menu path ('' keeps
 --       the one on record), kept for (seconds), agent id ('' for none), now, and '1'
 --       for the pair or nothing
@@ -29,6 +29,7 @@ redis.call('EXPIRE', KEYS[1], ARGV[9])
 if not alone then
   redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
   redis.call('SADD', KEYS[3], KEYS[2])
+  redis.call('XADD', KEYS[7], 'MAXLEN', '~', FLOOR_KEPT, '*', 'q', ARGV[2])
   return {0, redis.call('ZCARD', KEYS[2])}
 end
 if not ready then
@@ -37,10 +38,12 @@ if not ready then
   end
   redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
   redis.call('SADD', KEYS[3], KEYS[2])
+  redis.call('XADD', KEYS[7], 'MAXLEN', '~', FLOOR_KEPT, '*', 'q', ARGV[2])
   return {-1, redis.call('ZCARD', KEYS[2])}
 end
 redis.call('HSET', KEYS[6], 'state', 'reserved', 'since', ARGV[11], 'call', ARGV[1])
 redis.call('HSET', KEYS[1], 'state', 'offered', 'agent', agent_id)
 redis.call('ZREM', KEYS[4], agent_id)
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', CHANGES_KEPT, '*', 'a', agent_id, 's', '')
+redis.call('XADD', KEYS[7], 'MAXLEN', '~', FLOOR_KEPT, '*', 'a', agent_id, 'q', ARGV[2])
 return {1, 1}

@@ -3,12 +3,13 @@
 -- pairs come in one call; each pair is decided on its own, so one refused pair (taken
 -- meanwhile by another instance) leaves the others reserved. An agent found in the
 -- ready set while not ready (written before the set existed) is taken out of it.
--- KEYS: ready set, ready-set changes, then per pair: agent, call, the call's waiting line
+-- KEYS: ready set, ready-set changes, the floor's changes, then per pair: agent, call,
+--       the call's waiting line
 -- ARGV: now, then per pair: call id, agent id
 -- Returns per pair 1 reserved, 0 the agent is not ready, -1 the caller is not waiting.
 local out = {}
-for i = 1, (#KEYS - 2) / 3 do
-  local agent, call, line = KEYS[3 * i], KEYS[3 * i + 1], KEYS[3 * i + 2]
+for i = 1, (#KEYS - 3) / 3 do
+  local agent, call, line = KEYS[3 * i + 1], KEYS[3 * i + 2], KEYS[3 * i + 3]
   local call_id, agent_id = ARGV[2 * i], ARGV[2 * i + 1]
   if redis.call('HGET', agent, 'state') ~= 'ready' then
     if redis.call('ZREM', KEYS[1], agent_id) == 1 then
@@ -23,6 +24,8 @@ for i = 1, (#KEYS - 2) / 3 do
     redis.call('ZREM', line, call_id)
     redis.call('ZREM', KEYS[1], agent_id)
     redis.call('XADD', KEYS[2], 'MAXLEN', '~', CHANGES_KEPT, '*', 'a', agent_id, 's', '')
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', FLOOR_KEPT, '*', 'a', agent_id,
+               'q', redis.call('HGET', call, 'queue') or '')
     out[i] = 1
   end
 end

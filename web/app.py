@@ -1,0 +1,57 @@
+"""The web process's root: one Redis client, the web side wired on it, twisted.web
+listening on the asyncio reactor, and the live updates following the floor."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any
+
+from hotline.runtime.redis_client import connect
+
+log = logging.getLogger(__name__)
+
+
+def serve_web(redis_url: str, prefix: str, host: str, port: int) -> int:
+    """Serve until SIGINT or SIGTERM; returns the exit code."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    from twisted.internet import asyncioreactor
+
+    asyncioreactor.install(loop)  # type: ignore[no-untyped-call]
+    from twisted.internet import reactor as installed
+    from twisted.web.server import Site
+
+    reactor: Any = installed  # twisted types the reactor as its interfaces, not as one
+
+    from web.handlers import WebSide
+    from web.server import HotlineSite
+
+    redis = connect(redis_url)
+    side = WebSide(redis, prefix)
+    site = Site(HotlineSite(side))  # type: ignore[no-untyped-call]
+    site.displayTracebacks = False
+    try:
+        listening = reactor.listenTCP(port, site, interface=host)
+    except Exception as exc:  # CannotListenError: the port is taken, or not ours
+        print(f"hotline web: cannot listen on {host}:{port}: {exc}")
+        return 1
+    bound = listening.getHost()
+    print(f"hotline web: http://{bound.host}:{bound.port}/ (Redis prefix {prefix})",
+          flush=True)
+
+    async def stop() -> None:
+        await side.live.stop()
+        await redis.aclose()
+
+    def shut_down() -> None:
+        reactor.callLater(0, reactor.stop)
+
+    reactor.callWhenRunning(side.live.start)
+    reactor.addSystemEventTrigger(
+        "before", "shutdown", lambda: asyncio.ensure_future(stop()))
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, shut_down)
+    reactor.run(installSignalHandlers=False)
+    return 0

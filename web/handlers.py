@@ -1,0 +1,296 @@
+"""What each address of the web side answers: plain requests in, plain answers out
+(`web.exchange`). The stores do the I/O; who may do what is `web.accounts`; what a page
+shows is `web.floor` and `web.pages`."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import re
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from importlib import resources
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from agents.state import Move, MoveRefused
+from web import pages
+from web.account_store import AccountStore, LoginRefused, Session
+from web.accounts import MoveAsked, Role, may_see_agent, may_watch_floor, move_asked
+from web.dispositions import Dispositions
+from web.exchange import LOGIN_COOKIE, SESSION_COOKIE, Answer, Asked, Cookie, plain, see_other
+from web.live import Listener, Live
+from web.metrics import exposition
+from web.reading import NoConfig, Reader
+from web.words import page_language, words_for
+
+log = logging.getLogger(__name__)
+
+KEEP_ALIVE = 15.0  # seconds between comments on a quiet event stream (proxies drop idle)
+CSRF_PLACEHOLDER = "__csrf__"  # in fragments rendered once for every open wallboard
+_AGENT_PATH = re.compile(r"^/agents/([^/]+)/(state|disposition)$")
+_STATIC = {"live.js": "text/javascript; charset=utf-8", "hotline.css": "text/css; charset=utf-8"}
+
+Handler = Callable[[Asked, Session], Awaitable[Answer]]
+
+
+class WebSide:
+    def __init__(self, redis: Redis, prefix: str,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.redis = redis
+        self.clock = clock
+        self.accounts = AccountStore(redis, prefix, clock)
+        self.reader = Reader(redis, prefix, clock)
+        self.live = Live(redis, self.reader.routing.keys.floor, self.reader.floor)
+        self.dispositions = Dispositions(redis, prefix, self.reader)
+        self.engines_key = f"{prefix}engines"
+        self.lease_prefix = f"{prefix}engine:"
+        self._routes: dict[tuple[str, str], Handler] = {
+            ("GET", "/desk"): self._desk, ("GET", "/wallboard"): self._wallboard,
+            ("GET", "/events"): self._events, ("POST", "/logout"): self._logout,
+            ("GET", "/"): self._home,
+        }
+
+    # --- the way in -------------------------------------------------------------------
+
+    async def answer(self, asked: Asked) -> Answer:
+        """Every request: the open addresses first, then a session for the rest."""
+        try:
+            return await self._answer(asked)
+        except NoConfig as exc:
+            return plain(503, f"{exc}\n")
+        except RedisError as exc:
+            log.warning("web: Redis is unavailable: %s", exc)
+            return plain(503, "the hotline's Redis is unavailable; try again in a moment\n")
+
+    async def _answer(self, asked: Asked) -> Answer:
+        if asked.path == "/healthz":
+            return plain(200, "ok\n")
+        if asked.path == "/readyz":
+            return await self._ready()
+        if asked.path == "/metrics":
+            return await self._metrics()
+        if asked.path == "/favicon.ico":
+            return plain(404, "no icon\n")
+        if asked.path.startswith("/static/"):
+            return self._static(asked.path.removeprefix("/static/"))
+        if asked.path == "/login":
+            return await (self._log_in(asked) if asked.method == "POST"
+                          else self._login_page(asked))
+        session = await self.accounts.session(asked.cookies.get(SESSION_COOKIE, ""))
+        if session is None:
+            if asked.method == "GET" and asked.path != "/events":
+                return see_other("/login")
+            return plain(401, "log in first\n")
+        if asked.method == "POST" and not _csrf_ok(asked, session.csrf):
+            log.warning("web: POST %s by %s from %s without a valid CSRF token", asked.path,
+                        session.account.username, asked.address)
+            return plain(403, "this form is stale or was not sent by the hotline's page: "
+                              "reload the page and try again\n")
+        handler = self._routes.get((asked.method, asked.path))
+        if handler is not None:
+            return await handler(asked, session)
+        if asked.method == "POST" and (found := _AGENT_PATH.match(asked.path)):
+            agent_id, what = found.groups()
+            if what == "state":
+                return await self._move(asked, session, agent_id)
+            return await self._disposition(asked, session, agent_id)
+        return plain(404, "no such page\n")
+
+    async def _language(self, asked: Asked) -> str:
+        try:
+            config = await self.reader.config()
+        except NoConfig:
+            return page_language([], "en", asked.accept_language)
+        return page_language(config.languages.offered, config.languages.default,
+                             asked.accept_language)
+
+    # --- open addresses ---------------------------------------------------------------
+
+    async def _ready(self) -> Answer:
+        try:
+            await self.redis.ping()
+            await self.reader.config()
+        except NoConfig as exc:
+            return plain(503, f"not ready: {exc}\n")
+        except RedisError as exc:
+            return plain(503, f"not ready: Redis: {exc}\n")
+        return plain(200, "ready\n")
+
+    async def _metrics(self) -> Answer:
+        board = await self.reader.floor()
+        now = self.clock()
+        seen = [str(e) for e in
+                await self.redis.zrangebyscore(self.engines_key, (now - 3600) * 1000, "+inf")]
+        engines = {}
+        for engine in seen:
+            engines[engine] = bool(await self.redis.exists(self.lease_prefix + engine))
+        return Answer(200, exposition(board, now, engines, True, self.live.connected),
+                      "text/plain; version=0.0.4; charset=utf-8")
+
+    def _static(self, name: str) -> Answer:
+        if name not in _STATIC:
+            return plain(404, "no such file\n")
+        body = resources.files(__package__).joinpath("static", name).read_bytes()
+        return Answer(200, body, _STATIC[name], headers={"Cache-Control": "max-age=300"})
+
+    async def _login_page(self, asked: Asked, error: str = "", status: int = 200) -> Answer:
+        # The token already given stays: a second tab, or any request that was sent
+        # here meanwhile, must not make the first tab's form stale.
+        token = asked.cookies.get(LOGIN_COOKIE, "")
+        if not re.fullmatch(r"[A-Za-z0-9_-]{32}", token):
+            token = secrets.token_urlsafe(24)
+        language = await self._language(asked)
+        answer = Answer(status, pages.login_page(words_for(language), language, token, error))
+        answer.cookies.append(Cookie(LOGIN_COOKIE, token))
+        return answer
+
+    async def _log_in(self, asked: Asked) -> Answer:
+        if not _csrf_ok(asked, asked.cookies.get(LOGIN_COOKIE, "")):
+            return await self._login_page(asked, "the login form was stale: try again", 403)
+        username = asked.form.get("username", "").strip().lower()
+        outcome = await self.accounts.log_in(username, asked.form.get("password", ""),
+                                             asked.address)
+        if isinstance(outcome, LoginRefused):
+            log.warning("web: failed login as %r from %s%s", username, asked.address,
+                        " (throttled)" if outcome.throttled else "")
+            await self.accounts.audit(username, asked.address, "login failed",
+                                      detail="throttled" if outcome.throttled else "")
+            return await self._login_page(asked, outcome.why, 429 if outcome.throttled else 401)
+        await self.accounts.audit(username, asked.address, "logged in")
+        home = "/desk" if outcome.account.role is Role.AGENT else "/wallboard"
+        return see_other(home, [Cookie(SESSION_COOKIE, outcome.token),
+                                Cookie(LOGIN_COOKIE, "", max_age=0)])
+
+    # --- pages ------------------------------------------------------------------------
+
+    async def _home(self, asked: Asked, session: Session) -> Answer:
+        return see_other("/desk" if session.account.role is Role.AGENT else "/wallboard")
+
+    async def _logout(self, asked: Asked, session: Session) -> Answer:
+        await self.accounts.log_out(session.token)
+        await self.accounts.audit(session.account.username, asked.address, "logged out")
+        return see_other("/login", [Cookie(SESSION_COOKIE, "", max_age=0)])
+
+    async def _desk(self, asked: Asked, session: Session) -> Answer:
+        who = session.account
+        if who.role is not Role.AGENT:
+            return see_other("/wallboard")
+        config = await self.reader.config()
+        if who.agent_id not in config.agents:
+            return plain(404, f"agent {who.agent_id} is not in the live routing config\n")
+        language = await self._language(asked)
+        agent = await self.reader.agent(who.agent_id)
+        pop = await self.reader.screen_pop(agent.call_id) if agent.call_id else None
+        return Answer(200, pages.desk_page(words_for(language), language, who, session.csrf,
+                                           agent, pop, config.not_ready_reasons,
+                                           config.dispositions))
+
+    async def _wallboard(self, asked: Asked, session: Session) -> Answer:
+        if not may_watch_floor(session.account):
+            return plain(403, "the wallboard is for supervisors\n")
+        config = await self.reader.config()
+        language = await self._language(asked)
+        board = await self.live.current_floor()
+        return Answer(200, pages.wallboard_page(words_for(language), language,
+                                                session.account, session.csrf, board,
+                                                config.not_ready_reasons))
+
+    # --- writes -----------------------------------------------------------------------
+
+    async def _move(self, asked: Asked, session: Session, agent_id: str) -> Answer:
+        config = await self.reader.config()
+        decided = move_asked(session.account, agent_id, asked.form.get("move", ""),
+                             asked.form.get("reason", ""), config.not_ready_reasons,
+                             agent_id in config.agents)
+        if not isinstance(decided, MoveAsked):
+            return plain(decided.status, decided.why + "\n")
+        try:
+            new = await self.reader.routing.apply(agent_id, Move(decided.move), self.clock(),
+                                                  decided.reason)
+        except MoveRefused as exc:
+            return plain(409, f"{exc}\n")
+        await self.accounts.audit(session.account.username, asked.address, decided.move,
+                                  target=f"agent {agent_id}",
+                                  detail=f"-> {new.value} {decided.reason}".strip())
+        return see_other("/desk" if session.account.role is Role.AGENT else "/wallboard")
+
+    async def _disposition(self, asked: Asked, session: Session, agent_id: str) -> Answer:
+        if not may_see_agent(session.account, agent_id) or session.account.role is not Role.AGENT:
+            return plain(403, "an agent records the disposition of their own calls\n")
+        config = await self.reader.config()
+        code, call_id = asked.form.get("code", ""), asked.form.get("call", "")
+        if code not in config.dispositions:
+            return plain(400, f"'{code}' is not a disposition: "
+                              f"{', '.join(config.dispositions)}\n")
+        refused = await self.dispositions.record(agent_id, call_id, code,
+                                                 asked.form.get("note", "")[:500])
+        if refused:
+            return plain(409, refused + "\n")
+        await self.accounts.audit(session.account.username, asked.address, "disposition",
+                                  target=f"call {call_id}", detail=code)
+        return see_other("/desk")
+
+    # --- live updates -----------------------------------------------------------------
+
+    async def _events(self, asked: Asked, session: Session) -> Answer:
+        who = session.account
+        view = asked.query.get("view", "")
+        if view == "desk" and who.role is Role.AGENT:
+            listener = self.live.listen(who.agent_id)
+        elif view == "wallboard" and may_watch_floor(who):
+            listener = self.live.listen(None)
+        else:
+            return plain(403, "no such view for this account\n")
+        language = await self._language(asked)
+        return Answer(200, b"", "text/event-stream; charset=utf-8",
+                      headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+                      stream=self._stream(listener, session, language))
+
+    async def _stream(self, listener: Listener, session: Session,
+                      language: str) -> AsyncIterator[bytes]:
+        words = words_for(language)
+        try:
+            yield b"retry: 2000\n\n"
+            while True:
+                fragments = await self._fragments(listener, session, words)
+                yield _event({"change": listener.last_change, "live": self.live.connected,
+                              "fragments": fragments})
+                while True:
+                    try:
+                        async with asyncio.timeout(KEEP_ALIVE):
+                            await listener.changed.wait()
+                        break
+                    except TimeoutError:
+                        yield b": still here\n\n"
+                listener.changed.clear()
+        finally:
+            self.live.leave(listener)
+
+    async def _fragments(self, listener: Listener, session: Session,
+                         words: pages.Words) -> dict[str, str]:
+        if not self.live.connected:
+            return {}
+        config = await self.reader.config()
+        if listener.agent_id is None:
+            board = await self.live.current_floor()
+            shared = pages.wallboard_fragments(words, board, CSRF_PLACEHOLDER,
+                                               config.not_ready_reasons)
+            return {k: v.replace(CSRF_PLACEHOLDER, session.csrf) for k, v in shared.items()}
+        agent = await self.reader.agent(listener.agent_id)
+        pop = await self.reader.screen_pop(agent.call_id) if agent.call_id else None
+        return {"state": pages.desk_state(words, agent, config.not_ready_reasons,
+                                          session.csrf),
+                "pop": pages.desk_pop(words, pop, config.dispositions, session.csrf, agent)}
+
+
+def _csrf_ok(asked: Asked, expected: str) -> bool:
+    return bool(expected) and hmac.compare_digest(asked.form.get("csrf", ""), expected)
+
+
+def _event(data: object) -> bytes:
+    return b"event: fragments\ndata: " + json.dumps(data).encode() + b"\n\n"

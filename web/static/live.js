@@ -1,0 +1,55 @@
+// Live updates for the hotline's pages: the server pushes fragments of HTML (rendered
+// as the page itself was) over Server-Sent Events, and this replaces them by id. Times
+// shown as "for 1:23" tick here from their data-since, with no request.
+"use strict";
+
+function tick() {
+  const now = Date.now() / 1000;
+  for (const el of document.querySelectorAll("[data-since]")) {
+    const secs = Math.max(0, Math.floor(now - parseFloat(el.dataset.since)));
+    const h = Math.floor(secs / 3600), m = Math.floor(secs / 60) % 60, s = secs % 60;
+    el.textContent = (h ? h + ":" + String(m).padStart(2, "0") : m) + ":" +
+      String(s).padStart(2, "0");
+  }
+}
+
+function follow(view) {
+  const link = document.getElementById("link");
+  const source = new EventSource("/events?view=" + encodeURIComponent(view));
+  const live = link ? link.textContent : "";
+  source.addEventListener("fragments", (event) => {
+    const update = JSON.parse(event.data);
+    for (const [id, html] of Object.entries(update.fragments)) {
+      const el = document.getElementById(id);
+      if (el) el.outerHTML = html;
+    }
+    document.body.dataset.change = update.change;
+    document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
+    if (link) {
+      link.textContent = update.live ? live : document.body.dataset.reconnecting;
+      link.classList.toggle("down", !update.live);
+    }
+    tick();
+  });
+  source.addEventListener("error", () => {
+    if (link) {
+      link.textContent = document.body.dataset.reconnecting;
+      link.classList.add("down");
+    }
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  tick();
+  setInterval(tick, 1000);
+  const view = document.body.dataset.live;
+  if (view) follow(view);
+  const full = document.getElementById("full-screen");
+  if (full) {
+    full.addEventListener("click", () => {
+      document.body.classList.toggle("wall");
+      if (document.fullscreenElement) document.exitFullscreen();
+      else document.documentElement.requestFullscreen().catch(() => {});
+    });
+  }
+});
