@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from hotline.queues.stats import DISPOSITION
 from web.reading import Reader
 
 # On the recording's entry only while it exists or is being recorded: a call with no
@@ -40,9 +41,9 @@ class Dispositions:
                                             "disposition_by": agent_id,
                                             "disposition_at": f"{self.reader.clock():.3f}"})
         if before != code:
-            counters = {f"disposition:{code}": 1}
+            counters = {f"{DISPOSITION}{code}": 1}
             if before:
-                counters[f"disposition:{before}"] = -1
+                counters[f"{DISPOSITION}{before}"] = -1
             await self.reader.stats.count(routed.get("queue", ""), routed.get("tier", "normal"),
                                           counters)
         index = self.reader.recordings

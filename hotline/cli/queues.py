@@ -76,6 +76,10 @@ async def queues_command(args: argparse.Namespace, settings: Settings) -> int:
                       f" {_seconds(f.asa):>5} {_seconds(f.aht):>5} {live}")
             print(f"{'':>4}target: {rules.service_level.target:.0%} answered within "
                   f"{rules.service_level.answered_within:g}s")
+            recorded = await stats.dispositions(day, name)
+            if recorded:
+                print(f"{'':>4}dispositions: " + ", ".join(
+                    f"{code} {count}" for code, count in recorded.items()))
         states = Counter([(await store.agent_state(a)).value for a in config.agents])
         print("agents: " + ", ".join(f"{n} {s.replace('_', ' ')}"
                                      for s, n in sorted(states.items())))

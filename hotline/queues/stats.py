@@ -18,6 +18,7 @@ from routing.stats import ALL_TIERS, QueueFigures
 
 KEEP_DAYS = 45
 RECENT_HANDLE_TIMES = 20
+DISPOSITION = "disposition:"  # a day's counter of calls recorded as that code
 MOMENTS_KEPT = 86400  # seconds: when a call rang and was answered, for its ring and talk
 
 # KEYS: the tier's day key, the day key for all tiers, the queue's recent handle times,
@@ -102,6 +103,12 @@ class QueueStats:
     async def figures(self, day: str, queue: str, tier: str = ALL_TIERS) -> QueueFigures:
         raw = cast(dict[str, str], await self.redis.hgetall(self.key(day, queue, tier)))
         return QueueFigures.from_counters(dict(raw))
+
+    async def dispositions(self, day: str, queue: str) -> dict[str, int]:
+        """How the day's calls of the queue were recorded in wrap-up (code: calls)."""
+        raw = cast(dict[str, str], await self.redis.hgetall(self.key(day, queue, ALL_TIERS)))
+        return {name.removeprefix(DISPOSITION): int(count) for name, count in sorted(raw.items())
+                if name.startswith(DISPOSITION) and int(count) > 0}
 
     # --- per call: when it rang and was answered, for ring and talk times --------------
 

@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright
+from redis.asyncio import Redis
 
 from hotline.dev.web_process import WebProcess
+from hotline.engine import Engine
 from hotline.settings import Settings
+from tests.integration.helpers import engine_for, talk_and_wait_hotline
 from web.account_store import AccountStore
 from web.accounts import Role
 
@@ -47,11 +50,31 @@ async def web(settings: Settings, tmp_path: Path) -> AsyncIterator[WebProcess]:
 
 
 @pytest.fixture
-def accounts(redis: object, settings: Settings) -> AccountStore:
-    from redis.asyncio import Redis
-
-    assert isinstance(redis, Redis)
+def accounts(redis: Redis, settings: Settings) -> AccountStore:
     return AccountStore(redis, settings.key_prefix)
+
+
+def browser_hotline() -> str:
+    """Two queues ("180" to talk, "184" to wait), a gold tier, zh and en; agent 1001
+    picks up after 4 s of ringing and wraps up for a minute, 1002 answers at once."""
+    text = talk_and_wait_hotline(
+        '  "1001": {name: Zhou Min, endpoint: Local/1001@sim-agent-slow, '
+        "skills: {talk: 5}, wrap_up: 60s}\n"
+        '  "1002": {name: Wu Lei, endpoint: Local/1002@sim-agent, skills: {wait: 5}}\n')
+    return text.replace("    normal: {priority: 0, max_wait: 300s}",
+                        "    gold: {priority: 200, max_wait: 40s}\n"
+                        "    normal: {priority: 0, max_wait: 300s}") \
+        .replace("  offered: [zh]", "  offered: [zh, en]") \
+        .replace("text: {zh: 按0人工服务。}",
+                 "text: {zh: 按0人工服务。, en: Press 0 for a person.}")
+
+
+@pytest.fixture
+async def engine(settings: Settings, redis: Redis, tmp_path: Path) -> AsyncIterator[Engine]:
+    """The browser tests' engine serves `browser_hotline` (not the welcome menu)."""
+    engine, _ = await engine_for(settings, redis, browser_hotline(), tmp_path)
+    yield engine
+    await engine.stop()
 
 
 async def person(accounts: AccountStore, username: str, role: Role,

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page
@@ -20,34 +18,13 @@ from hotline.dev.web_process import WebProcess
 from hotline.engine import Engine
 from hotline.settings import Settings
 from tests.browser.conftest import SCREENSHOTS, logged_in, person
-from tests.integration.helpers import engine_for, talk_and_wait_hotline, until
+from tests.integration.helpers import until
 from web.account_store import AccountStore
 from web.accounts import Role
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis, pytest.mark.browser]
 
 VIP = "13911112222"
-
-
-def desk_hotline() -> str:
-    text = talk_and_wait_hotline(
-        '  "1001": {name: Zhou Min, endpoint: Local/1001@sim-agent-slow, '
-        "skills: {talk: 5}, wrap_up: 60s}\n"
-        '  "1002": {name: Wu Lei, endpoint: Local/1002@sim-agent, skills: {wait: 5}}\n')
-    return text.replace("    normal: {priority: 0, max_wait: 300s}",
-                        "    gold: {priority: 200, max_wait: 40s}\n"
-                        "    normal: {priority: 0, max_wait: 300s}") \
-        .replace("  offered: [zh]", "  offered: [zh, en]") \
-        .replace("text: {zh: 按0人工服务。}",
-                 "text: {zh: 按0人工服务。, en: Press 0 for a person.}")
-
-
-@pytest.fixture
-async def engine(settings: Settings, redis: Redis, tmp_path: Path) -> AsyncIterator[Engine]:
-    """This module's engine serves the desk's hotline (not the welcome menu)."""
-    engine, _ = await engine_for(settings, redis, desk_hotline(), tmp_path)
-    yield engine
-    await engine.stop()
 
 
 async def state_of(page: Page) -> str:

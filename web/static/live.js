@@ -24,6 +24,7 @@ function follow(view) {
       if (el) el.outerHTML = html;
     }
     document.body.dataset.change = update.change;
+    document.body.dataset.appliedAt = String(Date.now());
     document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
     if (link) {
       link.textContent = update.live ? live : document.body.dataset.reconnecting;
