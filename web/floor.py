@@ -50,6 +50,7 @@ class QueueRow:
     figures: QueueFigures
     target: float  # the service-level target, a share
     answered_within: float  # seconds
+    name: str = ""  # the queue's name in the YAML, as supervisors know it
 
     @property
     def below_target(self) -> bool:
@@ -92,7 +93,7 @@ def floor(config: HotlineConfig, agents: Mapping[str, Mapping[str, str]],
             rows.append(QueueRow(name, tier, len(in_tier),
                                  min((c.arrived_at for c in in_tier), default=None), shown,
                                  rules.service_level.target,
-                                 rules.service_level.answered_within))
+                                 rules.service_level.answered_within, rules.name))
         waiters += [Waiter(c.call_id, name, c.tier, n, c.arrived_at)
                     for n, c in enumerate(line_order(line, config.vip, now), 1)]
     on_floor = [AgentNow.from_record(agent_id, agent.name, agents.get(agent_id, {}))

@@ -180,7 +180,7 @@ def _queue_row(words: Words, row: QueueRow) -> str:
     mark = f' <span class="flag">{_e(words["below_target"])}</span>' if row.below_target else ""
     tier = words["all"] if row.tier == "all" else row.tier
     return (f'<tr class="tier-{_e(row.tier)}{low}" data-queue="{_e(row.queue)}" '
-            f'data-tier="{_e(row.tier)}"><td>{_e(row.queue)}</td><td>{_e(tier)}</td>'
+            f'data-tier="{_e(row.tier)}"><td>{_e(row.name or row.queue)}</td><td>{_e(tier)}</td>'
             f'<td class="waiting">{row.waiting}</td>'
             f'<td class="longest">{_since(row.longest_since)}</td>'
             f'<td class="sl">{_share(f.service_level)}{mark}</td>'

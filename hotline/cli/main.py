@@ -78,6 +78,8 @@ def _run(argv: list[str] | None) -> int:
     add_serve_parser(sub)
     demo = sub.add_parser("demo", help="sandbox + Redis + example config + simulated calls")
     demo.add_argument("--keep", action="store_true", help="leave the sandbox running")
+    demo.add_argument("--once", action="store_true",
+                      help="serve three callers, tell what they heard, and stop (no web side)")
     add_config_parser(sub)
     add_surveys_parser(sub)
     add_recordings_parser(sub)
@@ -115,6 +117,10 @@ def _run(argv: list[str] | None) -> int:
 
             if not args.verbose:
                 logging.getLogger().setLevel(logging.WARNING)
-            return asyncio.run(run_demo(keep=args.keep))
+            try:
+                return asyncio.run(run_demo(keep=args.keep, once=args.once))
+            except KeyboardInterrupt:  # Ctrl-C is how a running demo ends
+                print("demo stopped: the engine, the web side and the sandbox are down")
+                return 0
         case _:
             return serve_command(args, settings)

@@ -26,9 +26,25 @@ class WebProcess:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "HOTLINE_REDIS_URL": self.redis_url,
+                "HOTLINE_KEY_PREFIX": self.prefix}
+
+    async def add_account(self, username: str, role: str, password: str, agent: str = "",
+                          name: str = "") -> None:
+        """An account, made as an admin makes one: with `hotline users add`."""
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hotline", "users", "add", username, "--role", role,
+            "--agent", agent, "--name", name, "--password-stdin", env=self.env,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT)
+        out, _ = await proc.communicate(f"{password}\n".encode())
+        if proc.returncode != 0:
+            raise RuntimeError(f"hotline users add {username}: {out.decode(errors='replace')}")
+
     async def start(self, timeout: float = 30.0) -> WebProcess:
-        env = {**os.environ, "HOTLINE_REDIS_URL": self.redis_url,
-               "HOTLINE_KEY_PREFIX": self.prefix}
+        env = self.env
         with self.log_path.open("wb") as log:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "hotline", "web", "--listen",
