@@ -63,6 +63,8 @@ class Settings:
     pjsip_agents_file: Path | None = None
     # The Asterisk-format queue_log this engine writes (None: none).
     queue_log: Path | None = None
+    # Where this engine answers /healthz, /readyz and /metrics (host:port; None: nowhere).
+    http_listen: str | None = None
     # Who activates config versions from this process (recorded with each version).
     author: str = field(default_factory=lambda: os.environ.get("USER", "engine"))
 
@@ -112,6 +114,8 @@ class Settings:
             settings = replace(settings, pjsip_agents_file=Path(env["HOTLINE_PJSIP_AGENTS_FILE"]))
         if "HOTLINE_QUEUE_LOG" in env:
             settings = replace(settings, queue_log=Path(env["HOTLINE_QUEUE_LOG"]))
+        if "HOTLINE_HTTP_LISTEN" in env:
+            settings = replace(settings, http_listen=env["HOTLINE_HTTP_LISTEN"] or None)
         if "HOTLINE_INSTANCE_ID" in env:
             settings = replace(settings, instance_id=env["HOTLINE_INSTANCE_ID"])
         return replace(settings, **overrides)
@@ -188,6 +192,10 @@ ENVIRONMENT: tuple[EnvSetting, ...] = (
                "What this engine's ids in Redis (leases, call claims) start with. Each "
                "start adds a random part, so a restarted engine adopts its calls like a peer.",
                default="host name"),
+    EnvSetting("HOTLINE_HTTP_LISTEN", "http_listen",
+               "Where the engine answers `/healthz`, `/readyz` (AMI logged in, lease held, "
+               "Redis answering) and `/metrics` (its AGI round trips, AMI link, lease, Redis "
+               "errors), as host:port.", default="none"),
     EnvSetting("HOTLINE_LOG_FORMAT", None,
                "`text`, or `json`: one JSON object per line (time, level, logger, message, "
                "`call_id` on lines about a call, exception) for log shippers. Read by "

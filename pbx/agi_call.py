@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -51,6 +52,8 @@ class AgiCalls:
         self.ami = ami
         self.command_timeout = command_timeout
         self.calls: dict[str, AgiCall] = {}  # by channel name
+        # Told how long each AGI command took, from sending it to its result (seconds).
+        self.on_round_trip: Callable[[float], None] = lambda _: None
         self.commands: dict[str, _Command] = {}  # by CommandID
         self._ids = itertools.count(1)
 
@@ -124,6 +127,7 @@ class AgiCall:
         future: asyncio.Future[AgiResult] = asyncio.get_running_loop().create_future()
         self._calls.commands[command_id] = _Command(self, future, line)
         self._in_flight.add(command_id)
+        sent = time.monotonic()
         try:
             try:
                 await self._calls.ami.send_action({
@@ -146,6 +150,7 @@ class AgiCall:
         finally:
             self._in_flight.discard(command_id)
             self._calls.commands.pop(command_id, None)
+        self._calls.on_round_trip(time.monotonic() - sent)
         await self._observe(line, mask(result) if secret else result, "")
         if result.code == 200 and result.result == "-1":
             # How AGI says the channel hung up during the command: in the words of the

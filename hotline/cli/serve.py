@@ -10,9 +10,14 @@ import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hotline.settings import MissingSecretKey, Settings
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from hotline.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +42,27 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.redis_url:
         settings = replace(settings, redis_url=args.redis_url)
     return asyncio.run(serve_forever(settings))
+
+
+def _serve_health(engine: Engine, redis: Redis) -> Any:
+    from hotline.runtime.health import EngineMetrics, serve_health
+    from pbx.ami import ConnectionState
+
+    metrics = EngineMetrics(engine.lease.instance_id,
+                            lambda: engine.ami.state is ConnectionState.UP,
+                            engine.lease.holds, redis, lambda: len(engine.agi.calls))
+    engine.agi.on_round_trip = metrics.agi_round_trip.observe
+
+    async def ready() -> str | None:
+        if engine.ami.state is not ConnectionState.UP:
+            return "not logged in to AMI"
+        if not engine.lease.holds():
+            return "the engine's lease is not held"
+        await redis.ping()
+        return None
+
+    assert engine.settings.http_listen is not None
+    return serve_health(engine.settings.http_listen, metrics, ready)
 
 
 async def serve_forever(settings: Settings) -> int:
@@ -67,7 +93,12 @@ async def serve_forever(settings: Settings) -> int:
         return 2
     log.info("serving calls with config version %s; AMI %s:%s, instance %s",
              engine.live.version, settings.ami.host, settings.ami.port, engine.lease.instance_id)
+    health = _serve_health(engine, redis) if settings.http_listen else None
     await stop.wait()
+    if health is not None:
+        from hotline.runtime.health import stop_health
+
+        await stop_health(health)
     log.info("stopping: calls in menus get %.0fs to finish", settings.shutdown_grace)
     await engine.stop()
     await redis.aclose()

@@ -101,6 +101,7 @@ class EngineLease:
         self.instance_id = new_instance_id(name)
         self.here = this_process()
         self._listed_at = -LISTED_EVERY_MS  # when this engine last renewed its listing
+        self.held_at_ms: float | None = None  # when the lease was last seen held
 
     def key(self, instance_id: str) -> str:
         return f"{self.prefix}engine:{instance_id}"
@@ -132,8 +133,13 @@ class EngineLease:
                 self._listed_at = now
             renewed, known, *_ = await pipe.execute()
         peers = [str(i) for i in known if str(i) != self.instance_id]
+        self.held_at_ms = now if renewed else None
         up = await self.alive(peers) if peers and renewed else set()
         return Renewal(bool(renewed), [i for i in peers if renewed and i not in up])
+
+    def holds(self) -> bool:
+        """Whether the lease was held at its latest renewal, and that is recent."""
+        return self.held_at_ms is not None and self.clock_ms() - self.held_at_ms < LEASE_MS
 
     async def alive(self, instance_ids: Iterable[str]) -> set[str]:
         """Those of `instance_ids` whose lease holds (this engine's own included)."""

@@ -42,6 +42,28 @@ class BlockingSentinelConnectionPool(SentinelConnectionPool, BlockingConnectionP
             await self.sentinel_manager.aclose()
 
 
+class CountedRetry(Retry):
+    """redis-py's retry, counting every failed attempt (a dropped connection, a
+    timeout) for the engine's /metrics."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.failures = 0
+
+    async def call_with_retry(self, do: Any, fail: Any, *args: Any, **kwargs: Any) -> Any:
+        async def counted(error: Exception, *more: Any) -> Any:
+            self.failures += 1
+            return await fail(error, *more)
+
+        return await super().call_with_retry(do, counted, *args, **kwargs)
+
+
+def failed_attempts(redis: Redis) -> int:
+    """How many Redis commands of this client failed an attempt (each retry counts)."""
+    retry = redis.connection_pool.connection_kwargs.get("retry")
+    return retry.failures if isinstance(retry, CountedRetry) else 0
+
+
 def connect(url: str, max_connections: int = 64) -> Redis:
     """A client that rides out a Redis restart, a Sentinel failover and a burst of calls.
 
@@ -59,7 +81,7 @@ def connect(url: str, max_connections: int = 64) -> Redis:
     options: dict[str, Any] = {
         "max_connections": max_connections,
         "timeout": 5,
-        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.02), retries=8),
+        "retry": CountedRetry(ExponentialBackoff(cap=0.5, base=0.02), retries=8),
         "retry_on_error": [ConnectionError, TimeoutError],
         "socket_connect_timeout": 2,
         "socket_timeout": 5,

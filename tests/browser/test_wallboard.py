@@ -101,6 +101,10 @@ async def test_the_wallboard_follows_the_floor_live(
                                                                  "agent 1002")
     assert "lunch" in forced["detail"]
 
+    for path, said in (("/healthz", "ok\n"), ("/readyz", "ready\n")):
+        answer = await board.request.get(f"{web.url}{path}")
+        assert (answer.status, await answer.text()) == (200, said)
+
     # /metrics: prometheus-client's own parser reads it, and it agrees with the CLI.
     metrics = await board.request.get(f"{web.url}/metrics")
     assert metrics.status == 200
