@@ -258,8 +258,8 @@ class WebSide:
             yield b"retry: 2000\n\n"
             while True:
                 fragments = await self._fragments(listener, session, words)
-                yield _event({"change": listener.last_change, "live": self.live.connected,
-                              "fragments": fragments})
+                yield _event({"change": listener.last_change, "first": listener.first_change,
+                              "live": self.live.connected, "fragments": fragments})
                 while True:
                     try:
                         async with asyncio.timeout(KEEP_ALIVE):

@@ -38,7 +38,10 @@ class Listener:
 
     agent_id: str | None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
-    last_change: str = ""  # the stream id of the latest change told (for the bench)
+    last_change: str = ""  # the stream id of the latest change told
+    # The stream id of the first change since the page was last updated: how late an
+    # update is, is measured from it (bench/wallboard.py).
+    first_change: str = ""
 
 
 class Live:
@@ -51,6 +54,7 @@ class Live:
         self.floor: Floor | None = None
         self.connected = False
         self._last_id = "$"
+        self._batch_first = ""  # the first change of the burst being gathered
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -136,6 +140,8 @@ class Live:
             return None
         agents: set[str] = set()
         for _, entries in reply:
+            if entries and not self._batch_first:
+                self._batch_first = str(entries[0][0])
             for entry_id, fields in entries:
                 self._last_id = str(entry_id)
                 if agent := fields.get("a"):
@@ -145,8 +151,11 @@ class Live:
     def _tell(self, agents: set[str] | None, change: str, desks: bool = True) -> None:
         """Wake the pages that changed: every wallboard, and the desks of `agents`
         (None: every page, the link came or went)."""
+        first, self._batch_first = self._batch_first, ""
         for listener in self.listeners:
             if listener.agent_id is None or agents is None or \
                     (desks and listener.agent_id in agents):
+                if not listener.changed.is_set():
+                    listener.first_change = first
                 listener.last_change = change
                 listener.changed.set()

@@ -12,6 +12,8 @@ from web.accounts import Account, Role
 from web.floor import AgentNow, Floor, QueueRow, ScreenPop
 
 Words = Mapping[str, str]
+# The longest-waiting callers listed on the wallboard; the queue rows count them all.
+WAITERS_SHOWN = 30
 
 
 def _e(value: object) -> str:
@@ -237,7 +239,10 @@ def wallboard_waiters(words: Words, board: Floor) -> str:
                 f'<p>{_e(words["nobody_waiting"])}</p></section>')
     rows = "".join(f'<tr class="tier-{_e(w.tier)}"><td>{_e(w.queue)}</td><td>{_e(w.tier)}'
                    f"</td><td>{w.position}</td><td>{_since(w.arrived_at)}</td></tr>"
-                   for w in board.waiters)
+                   for w in board.waiters[:WAITERS_SHOWN])
+    more = len(board.waiters) - WAITERS_SHOWN
+    if more > 0:
+        rows += f'<tr class="more"><td colspan="4">+{more}</td></tr>'
     return (f'<section id="waiters"><h2>{_e(words["waiting_callers"])}</h2><table>'
             f'<thead><tr><th>{_e(words["queue"])}</th><th>{_e(words["tier"])}</th>'
             f'<th>{_e(words["position"])}</th><th>{_e(words["waited"])}</th></tr></thead>'
