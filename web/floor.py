@@ -68,11 +68,21 @@ class Waiter:
 
 
 @dataclass(frozen=True, slots=True)
+class Minute:
+    """One minute of the wallboard's last hour (`web.chart`)."""
+
+    minute: int  # minutes since the epoch
+    service_level: float | None  # None: nothing answered in it, or no note to compare
+    waiting: int | None  # None: no note
+
+
+@dataclass(frozen=True, slots=True)
 class Floor:
     rows: list[QueueRow]
     agents: list[AgentNow]
     waiters: list[Waiter]
     states: dict[str, int] = field(default_factory=dict)  # agents per state
+    hour: list[Minute] = field(default_factory=list)  # the last hour, oldest first
 
 
 def floor(config: HotlineConfig, agents: Mapping[str, Mapping[str, str]],

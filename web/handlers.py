@@ -11,6 +11,7 @@ import logging
 import re
 import secrets
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib import resources
 
@@ -18,6 +19,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from agents.state import Move, MoveRefused
+from config.model import HotlineConfig
 from web import pages
 from web.account_store import AccountStore, LoginRefused, Session
 from web.accounts import MoveAsked, Role, may_see_agent, may_watch_floor, move_asked
@@ -45,7 +47,7 @@ class WebSide:
         self.clock = clock
         self.accounts = AccountStore(redis, prefix, clock)
         self.reader = Reader(redis, prefix, clock)
-        self.live = Live(redis, self.reader.routing.keys.floor, self.reader.floor)
+        self.live = Live(redis, self.reader.routing.keys.floor, self.reader.floor_and_hour)
         self.dispositions = Dispositions(redis, prefix, self.reader)
         self.engines_key = f"{prefix}engines"
         self.lease_prefix = f"{prefix}engine:"
@@ -198,7 +200,7 @@ class WebSide:
         board = await self.live.current_floor()
         return Answer(200, pages.wallboard_page(words_for(language), language,
                                                 session.account, session.csrf, board,
-                                                config.not_ready_reasons))
+                                                config.not_ready_reasons, usual_target(config)))
 
     # --- writes -----------------------------------------------------------------------
 
@@ -279,13 +281,19 @@ class WebSide:
         if listener.agent_id is None:
             board = await self.live.current_floor()
             shared = pages.wallboard_fragments(words, board, CSRF_PLACEHOLDER,
-                                               config.not_ready_reasons)
+                                               config.not_ready_reasons, usual_target(config))
             return {k: v.replace(CSRF_PLACEHOLDER, session.csrf) for k, v in shared.items()}
         agent = await self.reader.agent(listener.agent_id)
         pop = await self.reader.screen_pop(agent.call_id) if agent.call_id else None
         return {"state": pages.desk_state(words, agent, config.not_ready_reasons,
                                           session.csrf),
                 "pop": pages.desk_pop(words, pop, config.dispositions, session.csrf, agent)}
+
+
+def usual_target(config: HotlineConfig) -> float:
+    """The service-level target most queues have: the one drawn on the hour's chart."""
+    targets = Counter(q.service_level.target for q in config.queues.values())
+    return targets.most_common(1)[0][0] if targets else 0.85
 
 
 def _csrf_ok(asked: Asked, expected: str) -> bool:

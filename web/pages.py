@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from html import escape
 
 from web.accounts import Account, Role
+from web.chart import chart_svg
 from web.floor import AgentNow, Floor, QueueRow, ScreenPop
 
 Words = Mapping[str, str]
@@ -249,17 +250,25 @@ def wallboard_waiters(words: Words, board: Floor) -> str:
             f"<tbody>{rows}</tbody></table></section>")
 
 
+def wallboard_chart(words: Words, board: Floor, target: float) -> str:
+    return ('<section id="chart">'
+            + chart_svg(board.hour, target, words["last_hour"], words["sl"], words["waiting"])
+            + "</section>")
+
+
 def wallboard_fragments(words: Words, board: Floor, csrf: str,
-                        reasons: Mapping[str, str]) -> dict[str, str]:
+                        reasons: Mapping[str, str], target: float) -> dict[str, str]:
     return {"queues": wallboard_queues(words, board.rows),
+            "chart": wallboard_chart(words, board, target),
             "agents": wallboard_agents(words, board, csrf, reasons),
             "waiters": wallboard_waiters(words, board)}
 
 
 def wallboard_page(words: Words, language: str, who: Account, csrf: str, board: Floor,
-                   reasons: Mapping[str, str]) -> str:
-    parts = wallboard_fragments(words, board, csrf, reasons)
+                   reasons: Mapping[str, str], target: float) -> str:
+    parts = wallboard_fragments(words, board, csrf, reasons, target)
     body = (f'<h1>{_e(words["wallboard"])} <button type="button" id="full-screen">'
             f'{_e(words["full_screen"])}</button></h1>'
-            f'{parts["queues"]}<div class="columns">{parts["waiters"]}{parts["agents"]}</div>')
+            f'{parts["queues"]}{parts["chart"]}<div class="columns">{parts["waiters"]}'
+            f'{parts["agents"]}</div>')
     return page(words, language, words["wallboard"], body, who, csrf, live="wallboard")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from redis.asyncio import Redis
 
@@ -23,7 +24,8 @@ from quality.recording_index import RecordingIndex
 from quality.survey_jobs import SurveyJobs
 from routing.stats import ALL_TIERS, QueueFigures
 from routing.store import RoutingStore
-from web.floor import AgentNow, Floor, ScreenPop, floor, screen_pop
+from web.chart import MINUTES, NOTE_KEPT, last_hour, note
+from web.floor import AgentNow, Floor, Minute, ScreenPop, floor, screen_pop
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ class NoConfig(RuntimeError):
 class Reader:
     def __init__(self, redis: Redis, prefix: str, clock: Callable[[], float]) -> None:
         self.redis = redis
+        self.prefix = prefix
         self.clock = clock
         self.routing = RoutingStore(redis, prefix)
         self.versions = ConfigVersions(redis, prefix, clock)
@@ -49,6 +52,7 @@ class Reader:
         self.billing = Billing(redis, prefix, b"", clock)
         self._timezone = "Asia/Shanghai"
         self._config: tuple[int, HotlineConfig] | None = None
+        self._noted = 0  # the minute this process last noted
 
     async def config(self) -> HotlineConfig:
         """The active version, parsed once per version."""
@@ -68,6 +72,12 @@ class Reader:
             self._timezone = parsed.calendar.timezone
         return self._config[1]
 
+    async def floor_and_hour(self) -> Floor:
+        """The floor, noted for its minute, with the last hour."""
+        board = await self.floor()
+        await self.note_minute(board)
+        return replace(board, hour=await self.last_hour())
+
     async def floor(self) -> Floor:
         config = await self.config()
         queues = list(config.queues)
@@ -82,6 +92,25 @@ class Reader:
         figures = {pair: QueueFigures.from_counters(fields)
                    for pair, fields in zip(wanted, raw, strict=True)}
         return floor(config, agents, lines, figures, self.clock())
+
+    # --- the last hour, one note a minute (`web.chart`) ---------------------------------
+
+    def _minute_key(self, minute: int) -> str:
+        return f"{self.prefix}{{web}}:minute:{minute}"
+
+    async def note_minute(self, board: Floor) -> None:
+        """The floor's note for this minute, once: the first web process to read the
+        floor in a minute writes it, any other finds it written."""
+        minute = int(self.clock() // 60)
+        if minute != self._noted:
+            await self.redis.set(self._minute_key(minute), note(board), nx=True, ex=NOTE_KEPT)
+            self._noted = minute
+
+    async def last_hour(self) -> list[Minute]:
+        now = int(self.clock() // 60)
+        minutes = list(range(now - MINUTES, now + 1))  # one before the hour, for its first
+        found = await self.redis.mget([self._minute_key(m) for m in minutes])
+        return last_hour({m: str(v) for m, v in zip(minutes, found, strict=True) if v}, now)
 
     async def agent(self, agent_id: str) -> AgentNow:
         config = await self.config()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from config.loader import load_text
 from routing.decide import WaitingCall
 from routing.stats import QueueFigures
-from web import pages
+from web import chart, pages
 from web.floor import AgentNow, floor, screen_pop
 from web.metrics import exposition
 from web.words import page_language, words_for
@@ -71,3 +72,30 @@ def test_metrics_count_each_queue_and_tier_once() -> None:
     assert 'hotline_calls_abandoned_total{queue="vip",tier="all"} 1.0' in text
     assert 'hotline_engine_lease_held{engine="e1"} 1.0' in text
     assert text.count('hotline_calls_offered_total{queue="vip"') == 1
+
+
+def test_the_last_hour_is_made_of_notes_and_gaps_are_gaps() -> None:
+    notes = {100: '{"answered": 10, "answered_in_sl": 9, "waiting": 2}',
+             101: '{"answered": 14, "answered_in_sl": 12, "waiting": 5}',
+             103: '{"answered": 15, "answered_in_sl": 13, "waiting": 0}',
+             104: '{"answered": 1, "answered_in_sl": 0, "waiting": 1}'}  # past midnight
+    hour = {m.minute: m for m in chart.last_hour(notes, 104)}
+    assert len(hour) == chart.MINUTES and min(hour) == 45
+    assert hour[101].service_level == 0.75 and hour[101].waiting == 5
+    assert hour[100].service_level is None  # no note before it to compare
+    assert hour[102].waiting is None and hour[103].service_level is None  # the gap
+    assert hour[104].service_level is None  # the counters began again
+    svg = chart.chart_svg(list(hour.values()), 0.85, "hour", "SL", "waiting")
+    assert svg.count("<polyline") == 0  # no two notes in a row with answers to join
+    line = chart.last_hour({m: f'{{"answered": {m}, "answered_in_sl": {m}, "waiting": 1}}'
+                            for m in range(1, 61)}, 60)
+    assert chart.chart_svg(line, 0.85, "hour", "SL", "waiting").count("<polyline") == 1
+
+
+def test_a_note_sums_the_queues_not_their_tiers() -> None:
+    figures = {("vip", "all"): QueueFigures(answered=2, answered_in_sl=1),
+               ("vip", "diamond"): QueueFigures(answered=2, answered_in_sl=1),
+               ("general", "all"): QueueFigures(answered=3, answered_in_sl=3)}
+    lines = {"vip": [WaitingCall("c1", "vip", NOW - 3, "diamond")]}
+    assert json.loads(chart.note(floor(CONFIG, {}, lines, figures, NOW))) == {
+        "answered": 5, "answered_in_sl": 4, "waiting": 1}
