@@ -119,6 +119,14 @@ def desk_state(words: Words, agent: AgentNow, reasons: Mapping[str, str],
             f'<div class="moves">{"".join(moves)}</div></section>')
 
 
+def _history_row(call: Mapping[str, str], dispositions: Mapping[str, str]) -> str:
+    code = call.get("disposition", "")
+    return (f'<tr><td>{_e(call.get("when", ""))}</td><td>{_e(call.get("queue", ""))}</td>'
+            f'<td>{_e(call.get("outcome", ""))}</td>'
+            f'<td class="disposition">{_e(dispositions.get(code, code) or "–")}</td>'
+            f'<td class="grade">{_e(call.get("grade", "") or "–")}</td></tr>')
+
+
 def desk_pop(words: Words, pop: ScreenPop | None, dispositions: Mapping[str, str],
              csrf: str, agent: AgentNow) -> str:
     if pop is None:
@@ -132,13 +140,11 @@ def desk_pop(words: Words, pop: ScreenPop | None, dispositions: Mapping[str, str
                    f'<dd class="balance">{_yuan(acc.get("balance_fen"))}</dd>'
                    f'<dt>{_e(words["last_bill"])}</dt>'
                    f'<dd class="bill">{_yuan(acc.get("bill_fen"))}{due}</dd></dl>')
-    rows = "".join(
-        f'<tr><td>{_e(h.get("when", ""))}</td><td>{_e(h.get("queue", ""))}</td>'
-        f'<td>{_e(h.get("outcome", ""))}</td><td>{_e(h.get("grade", "") or "–")}</td></tr>'
-        for h in pop.history)
+    rows = "".join(_history_row(h, dispositions) for h in pop.history)
     history = (f'<h3>{_e(words["history"])}</h3><table class="history"><thead><tr>'
                f'<th>{_e(words["when"])}</th><th>{_e(words["queue"])}</th>'
-               f'<th>{_e(words["outcome"])}</th><th>{_e(words["grade"])}</th></tr></thead>'
+               f'<th>{_e(words["outcome"])}</th><th>{_e(words["disposition"])}</th>'
+               f'<th>{_e(words["grade"])}</th></tr></thead>'
                f"<tbody>{rows}</tbody></table>") if pop.history else ""
     waited = (f'<span class="waited">{_secs(pop.waited(pop.answered_at or 0))}</span>'
               if pop.answered_at else

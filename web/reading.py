@@ -5,7 +5,9 @@ details for the screen pop. Nothing is kept here but the parsed config."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
+import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
@@ -130,7 +132,8 @@ class Reader:
             if entry.get("call_id") == call_id:
                 continue  # this very call, filed already (in wrap-up)
             grade = (await self.surveys.result(entry.get("call_id", ""))).get("grade", "")
-            history.append({"when": entry.get("ended", ""), "queue": entry.get("queue", ""),
+            history.append({"when": _local_time(entry.get("ended", ""), self._timezone),
+                            "queue": entry.get("queue", ""),
                             "outcome": entry.get("outcome", ""), "grade": grade,
                             "disposition": entry.get("disposition", "")})
         return screen_pop(call_id, routed, opened, account, history[:5])
@@ -150,3 +153,12 @@ class Reader:
         if bill is not None:
             shown |= {"bill_fen": str(bill.amount_fen), "bill_due": bill.due.isoformat()}
         return shown
+
+
+def _local_time(ms: str, timezone: str) -> str:
+    """A moment the index keeps in ms since the epoch, as the hotline's clock showed it."""
+    try:
+        moment = dt.datetime.fromtimestamp(int(ms) / 1000, zoneinfo.ZoneInfo(timezone))
+    except (ValueError, OSError):
+        return ""
+    return moment.strftime("%Y-%m-%d %H:%M")

@@ -58,7 +58,6 @@ async def test_the_screen_pop_shows_the_vip_caller_before_the_answer(
     assert await desk.inner_text("#pop .balance") == "¥123.45"
     assert "¥67.80" in await desk.inner_text("#pop .bill")
     assert await desk.inner_text("#pop .queue") == "talk"
-    await desk.screenshot(path=str(SCREENSHOTS / "desk-screen-pop.png"), full_page=True)
 
     await until(lambda: state_of(desk), 15, "the agent answers, talks and hangs up",
                 holds=lambda s: s == "Wrap-up")
@@ -80,6 +79,13 @@ async def test_the_screen_pop_shows_the_vip_caller_before_the_answer(
     assert await state_of(desk) == "Ready"
     assert (await engine.routing.agent("1001"))["state"] == "ready"
     audit = await accounts.audit_trail()
+    # The same customer calls again: the pop shows the first call and how it ended.
+    await place_call(engine.originator, SimulatedCaller(
+        caller_number=VIP, caller_name="Li Na", dialled_number="180", stay=15))
+    await desk.wait_for_selector("#pop table.history", timeout=10_000)
+    first = await desk.inner_text("#pop table.history tbody tr")
+    assert "talk" in first and "complaint taken" in first and "to an agent" in first
+    await desk.screenshot(path=str(SCREENSHOTS / "desk-screen-pop.png"), full_page=True)
     assert [e["what"] for e in audit[:4]] == ["wrap_up_done", "disposition", "go_ready",
                                               "log_in"]
     assert all(e["who"] == "zhou" and e["from"] == "127.0.0.1" for e in audit[:4])
