@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 from typing import Any
 
 from hotline.runtime.redis_client import connect
@@ -13,8 +14,10 @@ from hotline.runtime.redis_client import connect
 log = logging.getLogger(__name__)
 
 
-def serve_web(redis_url: str, prefix: str, host: str, port: int) -> int:
-    """Serve until SIGINT or SIGTERM; returns the exit code."""
+def serve_web(redis_url: str, prefix: str, host: str, port: int,
+              tls: tuple[str, str] | None = None) -> int:
+    """Serve until SIGINT or SIGTERM; returns the exit code. `tls`: the certificate
+    and key files (PEM), to serve HTTPS (the session cookie is then Secure)."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     from twisted.internet import asyncioreactor
@@ -33,12 +36,20 @@ def serve_web(redis_url: str, prefix: str, host: str, port: int) -> int:
     site = Site(HotlineSite(side))  # type: ignore[no-untyped-call]
     site.displayTracebacks = False
     try:
-        listening = reactor.listenTCP(port, site, interface=host)
-    except Exception as exc:  # CannotListenError: the port is taken, or not ours
-        print(f"hotline web: cannot listen on {host}:{port}: {exc}")
+        if tls is None:
+            listening = reactor.listenTCP(port, site, interface=host)
+        else:
+            from twisted.internet import ssl
+
+            context = ssl.DefaultOpenSSLContextFactory(  # type: ignore[no-untyped-call]
+                tls[1], tls[0])
+            listening = reactor.listenSSL(port, site, context, interface=host)
+    except Exception as exc:  # the port is taken or not ours; an unreadable certificate
+        print(f"hotline web: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
         return 1
     bound = listening.getHost()
-    print(f"hotline web: http://{bound.host}:{bound.port}/ (Redis prefix {prefix})",
+    scheme = "http" if tls is None else "https"
+    print(f"hotline web: {scheme}://{bound.host}:{bound.port}/ (Redis prefix {prefix})",
           flush=True)
 
     async def stop() -> None:

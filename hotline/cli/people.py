@@ -18,6 +18,8 @@ def add_people_parsers(sub: Any) -> None:
     web = sub.add_parser("web", help="the agent desk, the wallboard and /metrics")
     web.add_argument("--listen", default="127.0.0.1:8080",
                      help="host:port to serve on (default 127.0.0.1:8080)")
+    web.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    web.add_argument("--tls-key", help="and this private key (PEM)")
     users = sub.add_parser("users", help="accounts of the web side")
     commands = users.add_subparsers(dest="users_command", required=True)
     add = commands.add_parser("add", help="a new account (asks for its password)")
@@ -43,7 +45,12 @@ def web_command(args: argparse.Namespace, settings: Settings) -> int:
     if not port.isdigit():
         print(f"hotline web: --listen wants host:port, not {args.listen!r}", file=sys.stderr)
         return 2
-    return serve_web(settings.redis_url, settings.key_prefix, host or "127.0.0.1", int(port))
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("hotline web: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    tls = (args.tls_cert, args.tls_key) if args.tls_cert else None
+    return serve_web(settings.redis_url, settings.key_prefix, host or "127.0.0.1", int(port),
+                     tls)
 
 
 def _password(from_stdin: bool) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import ssl
 import sys
 import time
 from dataclasses import dataclass, field
@@ -20,11 +21,12 @@ class WebProcess:
     log_path: Path
     port: int = field(default_factory=free_port)
     host: str = "127.0.0.1"
+    tls: tuple[Path, Path] | None = None  # certificate and key: HTTPS
     proc: asyncio.subprocess.Process | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'http' if self.tls is None else 'https'}://{self.host}:{self.port}"
 
     @property
     def env(self) -> dict[str, str]:
@@ -46,9 +48,11 @@ class WebProcess:
     async def start(self, timeout: float = 30.0) -> WebProcess:
         env = self.env
         with self.log_path.open("wb") as log:
+            tls = [] if self.tls is None else ["--tls-cert", str(self.tls[0]),
+                                               "--tls-key", str(self.tls[1])]
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "hotline", "web", "--listen",
-                f"{self.host}:{self.port}", env=env, stdout=log, stderr=log)
+                f"{self.host}:{self.port}", *tls, env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.returncode is not None:
@@ -61,7 +65,8 @@ class WebProcess:
     async def status(self, path: str) -> int | None:
         """The HTTP status of a GET of `path`, or None when nothing answers."""
         try:
-            reader, writer = await asyncio.open_connection(self.host, self.port)
+            reader, writer = await asyncio.open_connection(
+                self.host, self.port, ssl=None if self.tls is None else _unverified())
         except OSError:
             return None
         try:
@@ -87,3 +92,11 @@ class WebProcess:
             except TimeoutError:
                 self.proc.kill()
                 await self.proc.wait()
+
+
+def _unverified() -> ssl.SSLContext:
+    """For the health check of our own process, on its own self-signed certificate."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context

@@ -15,7 +15,7 @@ from hotline.dev.local_redis import LocalRedis
 from hotline.dev.web_process import WebProcess
 from hotline.engine import Engine
 from hotline.settings import Settings
-from tests.browser.conftest import logged_in, person
+from tests.browser.conftest import PASSWORD, logged_in, person
 from web.account_store import AccountStore
 from web.accounts import Role
 
@@ -54,3 +54,31 @@ async def test_a_killed_web_process_and_a_redis_restart_lose_nothing(
     finally:
         await again.stop()
     assert again.tracebacks() == 0, again.log()
+
+
+async def test_over_tls_the_session_cookie_is_secure(
+        engine: Engine, accounts: AccountStore, settings: Settings, tmp_path: Path,
+        browser: Browser) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    made = await asyncio.create_subprocess_exec(
+        "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    assert await made.wait() == 0
+    tls = await WebProcess(settings.redis_url, settings.key_prefix, tmp_path / "tls.log",
+                           tls=(cert, key)).start()
+    try:
+        await person(accounts, "zhou", Role.AGENT, "1001")
+        context = await browser.new_context(ignore_https_errors=True)
+        page = await context.new_page()
+        await page.goto(f"{tls.url}/login")
+        await page.fill("input[name=username]", "zhou")
+        await page.fill("input[name=password]", PASSWORD)
+        await page.click("form.login button[type=submit]")
+        await page.wait_for_url("**/desk")
+        cookies = {c["name"]: c for c in await context.cookies()}
+        session = cookies["hotline_session"]
+        assert session["secure"] and session["httpOnly"] and session["sameSite"] == "Strict"
+    finally:
+        await tls.stop()
+    assert tls.tracebacks() == 0, tls.log()
