@@ -41,6 +41,15 @@ FAILURES_PER_ADDRESS = 20
 AUDIT_KEPT_DAYS = 400
 
 
+# An audit entry, and the entries older than the retention trimmed, by Redis's own clock
+# (the stream's ids are Redis's time). ARGV: how long entries are kept (ms), then fields.
+_AUDIT = """
+local t = redis.call('TIME')
+local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('XADD', KEYS[1], 'MINID', now_ms - tonumber(ARGV[1]), '*', unpack(ARGV, 2))
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class Session:
     token: str  # what the cookie holds; Redis keeps only its hash
@@ -61,6 +70,7 @@ class AccountStore:
         self.redis = redis
         self.base = f"{prefix}{{web}}"
         self.clock = clock
+        self._audit = redis.register_script(_AUDIT)
 
     def _user(self, username: str) -> str:
         return f"{self.base}:user:{username}"
@@ -202,11 +212,9 @@ class AccountStore:
                     detail: str = "") -> None:
         """Who did what, when, from where: every write of the web side, and every
         failed login."""
-        now_ms = int(self.clock() * 1000)
-        await self.redis.xadd(
-            self.audit_key, {"at": f"{now_ms / 1000:.3f}", "who": who, "from": address,
-                             "what": what, "target": target, "detail": detail},
-            minid=now_ms - AUDIT_KEPT_DAYS * 86400 * 1000, approximate=True)
+        await self._audit(keys=[self.audit_key], args=[
+            AUDIT_KEPT_DAYS * 86400 * 1000, "at", f"{self.clock():.3f}", "who", who,
+            "from", address, "what", what, "target", target, "detail", detail])
 
     async def audit_trail(self, count: int = 100) -> list[dict[str, str]]:
         entries = cast(list[tuple[str, dict[str, str]]],
