@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from config.model import HotlineConfig
-from routing.decide import WaitingCall, line_order
+from routing.decide import FreeAgent, WaitingCall, can_serve, line_order, required_proficiency
 from routing.stats import ALL_TIERS, QueueFigures
 
 # The states an agent is shown in, in the wallboard's order.
@@ -51,6 +51,9 @@ class QueueRow:
     target: float  # the service-level target, a share
     answered_within: float  # seconds
     name: str = ""  # the queue's name in the YAML, as supervisors know it
+    # The queue's agents (those who can serve it, every relax step reached) by state;
+    # on the queue's row only, not its tiers'.
+    agents: dict[str, int] = field(default_factory=dict)
 
     @property
     def below_target(self) -> bool:
@@ -93,8 +96,13 @@ def floor(config: HotlineConfig, agents: Mapping[str, Mapping[str, str]],
     position is their place in the line's order at `now` (VIP tiers first)."""
     tiers = list(config.vip.tiers)
     rows, waiters = [], []
+    on_floor = [AgentNow.from_record(agent_id, agent.name, agents.get(agent_id, {}))
+                for agent_id, agent in config.agents.items()]
     for name, rules in config.queues.items():
         line = lines.get(name, [])
+        widest = required_proficiency(rules, float("inf"))
+        serving = Counter(a.state for a in on_floor if a.state != "logged_out" and can_serve(
+            FreeAgent(a.agent_id, config.agents[a.agent_id].skills, 0.0), widest))
         for tier in [ALL_TIERS, *tiers]:
             in_tier = line if tier == ALL_TIERS else [c for c in line if c.tier == tier]
             shown = figures.get((name, tier), QueueFigures())
@@ -103,11 +111,10 @@ def floor(config: HotlineConfig, agents: Mapping[str, Mapping[str, str]],
             rows.append(QueueRow(name, tier, len(in_tier),
                                  min((c.arrived_at for c in in_tier), default=None), shown,
                                  rules.service_level.target,
-                                 rules.service_level.answered_within, rules.name))
+                                 rules.service_level.answered_within, rules.name,
+                                 dict(serving) if tier == ALL_TIERS else {}))
         waiters += [Waiter(c.call_id, name, c.tier, n, c.arrived_at)
                     for n, c in enumerate(line_order(line, config.vip, now), 1)]
-    on_floor = [AgentNow.from_record(agent_id, agent.name, agents.get(agent_id, {}))
-                for agent_id, agent in config.agents.items()]
     states = Counter(a.state for a in on_floor)
     waiters.sort(key=lambda w: w.arrived_at)
     return Floor(rows, on_floor, waiters, {s: states.get(s, 0) for s in AGENT_STATES})

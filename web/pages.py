@@ -10,7 +10,7 @@ from html import escape
 
 from web.accounts import Account, Role
 from web.chart import chart_svg
-from web.floor import AgentNow, Floor, QueueRow, ScreenPop
+from web.floor import WITH_A_CALL, AgentNow, Floor, QueueRow, ScreenPop
 
 Words = Mapping[str, str]
 # The longest-waiting callers listed on the wallboard; the queue rows count them all.
@@ -183,6 +183,15 @@ def desk_page(words: Words, language: str, who: Account, csrf: str, agent: Agent
 
 # --- the wallboard --------------------------------------------------------------------
 
+def _serving(words: Words, agents: Mapping[str, int]) -> str:
+    """The queue's agents: ready, busy with a call, away."""
+    busy = sum(n for s, n in agents.items() if s in WITH_A_CALL)
+    parts = [(agents.get("ready", 0), "ready"), (busy, "busy"),
+             (agents.get("not_ready", 0), "not_ready")]
+    return " · ".join(f'<span class="{kind}">{n} {_e(words[kind])}</span>'
+                      for n, kind in parts if n)
+
+
 def _queue_row(words: Words, row: QueueRow) -> str:
     f = row.figures
     low = " below" if row.below_target else ""
@@ -197,13 +206,14 @@ def _queue_row(words: Words, row: QueueRow) -> str:
             f'<td class="target">{row.target:.0%}/{row.answered_within:g}s</td>'
             f'<td>{_secs(f.asa)}</td><td>{_secs(f.aht)}</td>'
             f'<td class="offered">{f.offered}</td><td class="answered">{f.answered}</td>'
-            f'<td class="abandoned">{f.abandoned}</td></tr>')
+            f'<td class="abandoned">{f.abandoned}</td>'
+            f'<td class="serving">{_serving(words, row.agents)}</td></tr>')
 
 
 def wallboard_queues(words: Words, rows: Iterable[QueueRow]) -> str:
     head = "".join(f"<th>{_e(words[k])}</th>" for k in (
         "queue", "tier", "waiting", "longest", "sl", "sl_abandons", "target", "asa", "aht",
-        "offered", "answered", "abandoned"))
+        "offered", "answered", "abandoned", "agents"))
     body = "".join(_queue_row(words, r) for r in rows)
     return (f'<section id="queues"><table class="queues"><thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table></section>")

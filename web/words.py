@@ -26,7 +26,7 @@ _EN: dict[str, str] = {
     "live": "live", "reconnecting": "reconnecting…", "forbidden": "Not allowed.",
     "logged_out": "Logged out", "reserved": "Call offered", "ringing": "Ringing",
     "on_call": "On a call", "wrap_up": "Wrap-up", "states.ready": "Ready",
-    "states.not_ready": "Not ready", "last_hour": "The last hour, per minute",
+    "states.not_ready": "Not ready", "busy": "busy", "last_hour": "The last hour, per minute",
 }
 _ZH: dict[str, str] = {
     "title": "客服热线", "log_in": "登录", "log_out": "退出", "username": "用户名",
@@ -47,7 +47,7 @@ _ZH: dict[str, str] = {
     "nobody_waiting": "无人排队。", "live": "实时", "reconnecting": "重新连接…",
     "forbidden": "无权操作。", "logged_out": "已签出", "reserved": "来电分配",
     "ringing": "振铃", "on_call": "通话中", "wrap_up": "话后处理", "states.ready": "就绪",
-    "states.not_ready": "未就绪", "last_hour": "最近一小时（每分钟）",
+    "states.not_ready": "未就绪", "busy": "忙", "last_hour": "最近一小时（每分钟）",
 }
 WORDS: Mapping[str, Mapping[str, str]] = {"en": _EN, "zh": _ZH}
 

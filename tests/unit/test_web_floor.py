@@ -30,6 +30,9 @@ def test_the_floor_counts_lines_tiers_and_agents() -> None:
     assert general[0].longest_since == NOW - 30
     assert general[0].below_target  # 6 of 8 is 75%, under the 85% target
     assert general[0].name == "General enquiries"
+    # At its last relax step general takes anyone with the skill: 1001 on a call, 1002 away.
+    assert general[0].agents == {"on_call": 1, "not_ready": 1}
+    assert general[1].agents == {}  # a tier's row: the queue's row counts them
     # The diamond caller who came later is first in line.
     assert [(w.call_id, w.position) for w in board.waiters] == [("c1", 2), ("c2", 1)]
     assert board.states["on_call"] == 1 and board.states["logged_out"] == 3
@@ -54,7 +57,7 @@ def test_the_screen_pop_escapes_what_the_network_sent() -> None:
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<b>" not in html
     assert "¥88.50" in html and "diamond" in html
-    assert "disposition" not in html  # chosen in wrap-up, not while ringing
+    assert "/disposition" not in html  # chosen in wrap-up, not while ringing
 
 
 def test_the_pages_speak_the_browsers_language_if_the_yaml_offers_it() -> None:
