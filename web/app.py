@@ -24,6 +24,7 @@ def serve_web(redis_url: str, prefix: str, host: str, port: int,
 
     asyncioreactor.install(loop)  # type: ignore[no-untyped-call]
     from twisted.internet import reactor as installed
+    from twisted.internet.defer import Deferred
     from twisted.web.server import Site
 
     reactor: Any = installed  # twisted types the reactor as its interfaces, not as one
@@ -60,8 +61,10 @@ def serve_web(redis_url: str, prefix: str, host: str, port: int,
         reactor.callLater(0, reactor.stop)
 
     reactor.callWhenRunning(side.live.start)
+    # Twisted waits for the Deferred before it stops: the stream reader and the
+    # connections close first.
     reactor.addSystemEventTrigger(
-        "before", "shutdown", lambda: asyncio.ensure_future(stop()))
+        "before", "shutdown", lambda: Deferred.fromFuture(asyncio.ensure_future(stop())))
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, shut_down)
     reactor.run(installSignalHandlers=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import html
 import json
 import logging
 import re
@@ -64,10 +65,11 @@ class WebSide:
         try:
             return await self._answer(asked)
         except NoConfig as exc:
-            return plain(503, f"{exc}\n")
+            return _unavailable(asked, str(exc))
         except RedisError as exc:
             log.warning("web: Redis is unavailable: %s", exc)
-            return plain(503, "the hotline's Redis is unavailable; try again in a moment\n")
+            return _unavailable(asked, "the hotline's Redis is unavailable; "
+                                       "this page tries again by itself")
 
     async def _answer(self, asked: Asked) -> Answer:
         if asked.path == "/healthz":
@@ -294,6 +296,16 @@ def usual_target(config: HotlineConfig) -> float:
     """The service-level target most queues have: the one drawn on the hour's chart."""
     targets = Counter(q.service_level.target for q in config.queues.values())
     return targets.most_common(1)[0][0] if targets else 0.85
+
+
+def _unavailable(asked: Asked, why: str) -> Answer:
+    """503. A page (a GET a person made) says so and loads itself again in a few
+    seconds, so a wallboard on the wall comes back by itself."""
+    if asked.method != "GET" or asked.path == "/events":
+        return plain(503, why + "\n")
+    return Answer(503, '<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" '
+                       f'content="5"><title>503</title><p>{html.escape(why)}</p>',
+                  headers={"Retry-After": "5"})
 
 
 def _csrf_ok(asked: Asked, expected: str) -> bool:

@@ -8,16 +8,19 @@ import itertools
 import re
 import sys
 import time
+import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
 from agents.state import AgentState, Move
 from hotline.dev import sandbox
 from hotline.dev.local_redis import LocalRedis
 from hotline.dev.simulated_callers import SimulatedCaller, place_call
+from hotline.dev.web_process import WebProcess
 from hotline.engine import Engine
 from pbx.ami_codec import Message
 from routing.store import RoutingStore
@@ -62,6 +65,7 @@ async def test_two_engine_processes_never_double_book(
     events: list[tuple[float, Message]] = []
     engine.ami.add_raw_listener(lambda m: events.append((time.monotonic(), m)))
     base = sandbox.serve_environment(asterisk, redis_server.url, PREFIX, config)
+    web = await WebProcess(redis_server.url, PREFIX, tmp_path / "web.log").start()
     procs = [await asyncio.create_subprocess_exec(
         sys.executable, "-m", "hotline", "serve",
         env={**base, "HOTLINE_INSTANCE_ID": f"engine-{name}"},
@@ -100,10 +104,20 @@ async def test_two_engine_processes_never_double_book(
                                              for n in range(AGENTS))), 10,
                     "every agent ready again",
                     holds=lambda states: all(s is AgentState.READY for s in states))
+        # The web side's counters are the hotline's, counted once across the engines.
+        metrics = await asyncio.to_thread(
+            lambda: urllib.request.urlopen(f"{web.url}/metrics", timeout=10).read().decode())
+        answered_total = sum(
+            s.value for f in text_string_to_metric_families(metrics)
+            if f.name == "hotline_calls_answered" for s in f.samples
+            if s.name.endswith("_total") and s.labels["tier"] == "all")
     finally:
         for proc in procs:
             proc.terminate()
         await asyncio.gather(*(proc.wait() for proc in procs))
+        await web.stop()
+    assert answered_total == CALLS
+    assert web.tracebacks() == 0, web.log()
 
     # Every caller was answered by exactly one agent.
     assert all(len(agents) == 1 for agents in answered.values())

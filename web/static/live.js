@@ -37,6 +37,10 @@ function follow(view) {
       link.textContent = document.body.dataset.reconnecting;
       link.classList.add("down");
     }
+    // The browser retries a stream that dropped by itself; one the server refused (the
+    // session ended, Redis away) is closed for good: the page loads again, which leads
+    // to the login when the session is gone.
+    if (source.readyState === EventSource.CLOSED) setTimeout(() => location.reload(), 5000);
   });
 }
 
