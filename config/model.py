@@ -117,6 +117,13 @@ class Backends(Strict):
     callback_trunk: Annotated[str, Field(pattern=r"\{number\}")] = "PJSIP/{number}@trunk"
 
 
+class Console(Strict):
+    """What the supervisors' web console lets them do."""
+
+    # Activate and roll back routing versions from the page (admins always may).
+    supervisors_may_activate: bool = False
+
+
 class HotlineConfig(Strict):
     version: int = Field(default=1, ge=1, le=1)
     name: str = "Customer hotline"
@@ -142,5 +149,6 @@ class HotlineConfig(Strict):
         "complaint": "complaint taken", "information": "information given",
         "transferred": "sent to another team"})
     recording: Recording = Recording()
+    console: Console = Console()
     sampling: Sampling
     backends: Backends = Backends()

@@ -93,6 +93,12 @@ def may_watch_floor(who: Account) -> bool:
     return who.role in (Role.SUPERVISOR, Role.ADMIN)
 
 
+def may_activate(who: Account, supervisors_may: bool) -> bool:
+    """Make a routing version live, or roll back: admins, and supervisors when the live
+    YAML says so."""
+    return who.role is Role.ADMIN or (who.role is Role.SUPERVISOR and supervisors_may)
+
+
 def may_force(who: Account) -> bool:
     """Force another agent not ready or logged out."""
     return who.role in (Role.SUPERVISOR, Role.ADMIN)

@@ -20,10 +20,22 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from agents.state import Move, MoveRefused
+from config.diff import describe_changes
+from config.loader import ConfigError, Problem, check_text
 from config.model import HotlineConfig
+from config.versions import NothingToRollBack
 from web import pages
 from web.account_store import AccountStore, LoginRefused, Session
-from web.accounts import MoveAsked, Role, may_see_agent, may_watch_floor, move_asked
+from web.accounts import (
+    MoveAsked,
+    Role,
+    may_activate,
+    may_see_agent,
+    may_watch_floor,
+    move_asked,
+)
+from web.config_page import NAME as CONFIG_NAME
+from web.config_page import config_body
 from web.dispositions import Dispositions
 from web.exchange import LOGIN_COOKIE, SESSION_COOKIE, Answer, Asked, Cookie, plain, see_other
 from web.live import Listener, Live
@@ -55,7 +67,10 @@ class WebSide:
         self._routes: dict[tuple[str, str], Handler] = {
             ("GET", "/desk"): self._desk, ("GET", "/wallboard"): self._wallboard,
             ("GET", "/events"): self._events, ("POST", "/logout"): self._logout,
-            ("GET", "/"): self._home,
+            ("GET", "/"): self._home, ("GET", "/config"): self._config_page,
+            ("POST", "/config/check"): self._config_check,
+            ("POST", "/config/activate"): self._config_activate,
+            ("POST", "/config/rollback"): self._config_rollback,
         }
 
     # --- the way in -------------------------------------------------------------------
@@ -238,6 +253,70 @@ class WebSide:
         await self.accounts.audit(session.account.username, asked.address, "disposition",
                                   target=f"call {call_id}", detail=code)
         return see_other("/desk")
+
+    # --- the routing YAML ----------------------------------------------------------------
+
+    async def _config_page(self, asked: Asked, session: Session, text: str | None = None,
+                           problems: list[Problem] | None = None,
+                           checked: HotlineConfig | None = None, said: str = "",
+                           status: int = 200) -> Answer:
+        if not may_watch_floor(session.account):
+            return plain(403, "the routing YAML is for supervisors and admins\n")
+        live = await self.reader.versions.active()
+        live_config = await self.reader.config()
+        changes = describe_changes(live_config, checked) if checked is not None else None
+        if not said and asked.query.get("live"):
+            said = words_for(await self._language(asked))["now_live"].format(
+                asked.query["live"])
+        language = await self._language(asked)
+        words = words_for(language)
+        body = config_body(words, session.csrf, text if text is not None else
+                           (live.text if live else ""), live.number if live else None,
+                           problems, changes, await self.reader.versions.history(),
+                           may_activate(session.account,
+                                        live_config.console.supervisors_may_activate), said)
+        return Answer(status, pages.page(words, language, words["routing"], body,
+                                         session.account, session.csrf))
+
+    def _pasted(self, asked: Asked) -> str:
+        """The YAML sent: the uploaded file when there is one, else the text area (a
+        browser sends the text area's line ends as CR LF)."""
+        return (asked.form.get("file") or asked.form.get("text", "")).replace("\r\n", "\n")
+
+    async def _config_check(self, asked: Asked, session: Session) -> Answer:
+        text = self._pasted(asked)
+        checked, problems = check_text(text, CONFIG_NAME)
+        return await self._config_page(asked, session, text, problems, checked,
+                                       status=200 if checked is not None else 422)
+
+    async def _config_activate(self, asked: Asked, session: Session) -> Answer:
+        live_config = await self.reader.config()
+        if not may_activate(session.account, live_config.console.supervisors_may_activate):
+            return plain(403, "activating a version is for admins (and for supervisors when "
+                              "the YAML's console.supervisors_may_activate says so)\n")
+        text = self._pasted(asked)
+        try:
+            activation = await self.reader.versions.activate(
+                text, author=session.account.username, source=CONFIG_NAME)
+        except ConfigError as exc:  # the page's check was bypassed, or the text changed
+            return await self._config_page(asked, session, text, exc.problems, status=422)
+        await self.accounts.audit(session.account.username, asked.address, "config activated",
+                                  target=f"version {activation.version.number}",
+                                  detail=activation.loaded.sha256[:12])
+        return see_other(f"/config?live={activation.version.number}")
+
+    async def _config_rollback(self, asked: Asked, session: Session) -> Answer:
+        live_config = await self.reader.config()
+        if not may_activate(session.account, live_config.console.supervisors_may_activate):
+            return plain(403, "rolling back is for admins (and for supervisors when the "
+                              "YAML's console.supervisors_may_activate says so)\n")
+        try:
+            version = await self.reader.versions.rollback(author=session.account.username)
+        except NothingToRollBack as exc:
+            return await self._config_page(asked, session, said=str(exc), status=409)
+        await self.accounts.audit(session.account.username, asked.address, "config rolled back",
+                                  target=f"version {version.number}")
+        return see_other(f"/config?live={version.number}")
 
     # --- live updates -----------------------------------------------------------------
 

@@ -28,7 +28,7 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
-MAX_FORM = 64 * 1024
+MAX_FORM = 2 * 1024 * 1024  # a routing YAML of thousands of agents fits
 
 
 def asked_of(request: Request) -> Asked:

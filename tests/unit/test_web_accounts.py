@@ -102,3 +102,10 @@ def test_the_wallboard_is_for_supervisors_and_admins() -> None:
     assert may_watch_floor(Account("root", Role.ADMIN))
     assert not may_watch_floor(AGENT)
     assert not may_watch_floor(OTHER_AGENT)
+
+
+def test_the_pages_have_every_word_in_both_languages() -> None:
+    from web.words import WORDS
+
+    assert set(WORDS["zh"]) == set(WORDS["en"])
+    assert all(WORDS["zh"].values()) and all(WORDS["en"].values())

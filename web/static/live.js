@@ -44,7 +44,38 @@ function follow(view) {
   });
 }
 
+// The routing YAML's text area keeps its line numbers: the gutter scrolls with it and
+// follows the lines typed (the marks of a check stay on their lines until the next).
+function editor() {
+  const text = document.querySelector(".editor textarea");
+  const gutter = document.querySelector(".editor .gutter");
+  if (!text || !gutter) return;
+  const marks = {};
+  for (const span of gutter.children) marks[span.textContent] = span.className;
+  const number = () => {
+    const lines = text.value.split("\n").length;
+    if (gutter.children.length === lines) return;
+    gutter.replaceChildren(...Array.from({length: lines}, (_, i) => {
+      const span = document.createElement("span");
+      span.id = "L" + (i + 1);
+      span.textContent = String(i + 1);
+      span.className = marks[String(i + 1)] || "";
+      return span;
+    }));
+  };
+  text.addEventListener("input", number);
+  text.addEventListener("scroll", () => { gutter.scrollTop = text.scrollTop; });
+  window.addEventListener("hashchange", () => {
+    const line = parseInt(location.hash.slice(2), 10);  // #L12: that line of the text
+    if (!line) return;
+    const height = text.scrollHeight / text.value.split("\n").length;
+    text.scrollTop = (line - 3) * height;
+    text.focus();
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  editor();
   tick();
   setInterval(tick, 1000);
   const view = document.body.dataset.live;
