@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.asterisk, pytest.mark.redis, pytest.mark.browser]
 TYPO = ("  to_wait: {kind: queue, queue: wait}", "  to_wait: {kind: queue, queu: wait}")
 NEW_PROMPT = ("    prompt: menu\n", "    prompt: menu_again\n")
 NEW_TEXT = ("prompts:\n", "prompts:\n  menu_again:\n"
-            "    text: {zh: 您好，请按0。, en: 'Hello, press 0.'}\n")
+            "    text: {zh: 您好请按0。, en: 'Hello, press 0.'}\n")
 
 
 @pytest.fixture
