@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 from hotline.runtime.redis_client import connect
@@ -15,7 +16,7 @@ log = logging.getLogger(__name__)
 
 
 def serve_web(redis_url: str, prefix: str, host: str, port: int,
-              tls: tuple[str, str] | None = None) -> int:
+              tls: tuple[str, str] | None = None, recordings_dir: Path | None = None) -> int:
     """Serve until SIGINT or SIGTERM; returns the exit code. `tls`: the certificate
     and key files (PEM), to serve HTTPS (the session cookie is then Secure)."""
     loop = asyncio.new_event_loop()
@@ -33,7 +34,7 @@ def serve_web(redis_url: str, prefix: str, host: str, port: int,
     from web.server import HotlineSite
 
     redis = connect(redis_url)
-    side = WebSide(redis, prefix)
+    side = WebSide(redis, prefix, recordings_dir=recordings_dir)
     site = Site(HotlineSite(side))  # type: ignore[no-untyped-call]
     site.displayTracebacks = False
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 SESSION_COOKIE = "hotline_session"
 LOGIN_COOKIE = "hotline_login"  # the login form's CSRF token, before any session
@@ -20,6 +21,8 @@ class Asked:
     address: str = ""
     secure: bool = False  # served over TLS: cookies get the Secure flag
     accept_language: str = ""
+    # Where a Range request starts (bytes=N-...); None without one.
+    range_start: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,8 @@ class Answer:
     # A stream (Server-Sent Events): the chunks to write as they come, until the page
     # goes away.
     stream: AsyncIterator[bytes] | None = None
+    # A file sent as it is, with Range requests answered (206): a recording.
+    file: Path | None = None
 
 
 def see_other(where: str, cookies: list[Cookie] | None = None) -> Answer:

@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib import resources
+from pathlib import Path
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -41,6 +42,7 @@ from web.exchange import LOGIN_COOKIE, SESSION_COOKIE, Answer, Asked, Cookie, pl
 from web.live import Listener, Live
 from web.metrics import exposition
 from web.reading import NoConfig, Reader
+from web.recordings_page import FILTERS, matches, recording_body, search_body
 from web.words import page_language, words_for
 
 log = logging.getLogger(__name__)
@@ -48,15 +50,19 @@ log = logging.getLogger(__name__)
 KEEP_ALIVE = 15.0  # seconds between comments on a quiet event stream (proxies drop idle)
 CSRF_PLACEHOLDER = "__csrf__"  # in fragments rendered once for every open wallboard
 _AGENT_PATH = re.compile(r"^/agents/([^/]+)/(state|disposition)$")
+_RECORDING_PATH = re.compile(r"^/recordings/([A-Za-z0-9._-]+)(?:/(audio|flag|unflag))?$")
 _STATIC = {"live.js": "text/javascript; charset=utf-8", "hotline.css": "text/css; charset=utf-8"}
 
 Handler = Callable[[Asked, Session], Awaitable[Answer]]
 
 
 class WebSide:
-    def __init__(self, redis: Redis, prefix: str,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, redis: Redis, prefix: str, clock: Callable[[], float] = time.time,
+                 recordings_dir: Path | None = None) -> None:
+        """`recordings_dir`: where the recordings are filed, as this process sees them;
+        a file the index names outside it is never sent."""
         self.redis = redis
+        self.recordings_dir = recordings_dir
         self.clock = clock
         self.accounts = AccountStore(redis, prefix, clock)
         self.reader = Reader(redis, prefix, clock)
@@ -71,6 +77,7 @@ class WebSide:
             ("POST", "/config/check"): self._config_check,
             ("POST", "/config/activate"): self._config_activate,
             ("POST", "/config/rollback"): self._config_rollback,
+            ("GET", "/recordings"): self._recordings,
         }
 
     # --- the way in -------------------------------------------------------------------
@@ -113,6 +120,8 @@ class WebSide:
         handler = self._routes.get((asked.method, asked.path))
         if handler is not None:
             return await handler(asked, session)
+        if (found := _RECORDING_PATH.match(asked.path)) is not None:
+            return await self._recording(asked, session, *found.groups())
         if asked.method == "POST" and (found := _AGENT_PATH.match(asked.path)):
             agent_id, what = found.groups()
             if what == "state":
@@ -317,6 +326,79 @@ class WebSide:
         await self.accounts.audit(session.account.username, asked.address, "config rolled back",
                                   target=f"version {version.number}")
         return see_other(f"/config?live={version.number}")
+
+    # --- recordings ---------------------------------------------------------------------
+
+    async def _recordings(self, asked: Asked, session: Session) -> Answer:
+        if not may_watch_floor(session.account):
+            return plain(403, "recordings are for supervisors\n")
+        wanted = {k: v.strip() for k, v in asked.query.items() if k in FILTERS and v.strip()}
+        day = wanted.get("day") or self.reader.today()
+        try:
+            entries = await self.reader.recordings_of_day(day)
+        except ValueError:
+            return plain(400, f"'{day}' is not a day: YYYY-MM-DD\n")
+        grades = await self.reader.grades([e.get("call_id", "") for e in entries])
+        found = [e for e in entries if matches(e, grades.get(e.get("call_id", ""), ""), wanted)]
+        language = await self._language(asked)
+        words = words_for(language)
+        body = search_body(words, {**wanted, "day": day}, found[:500], grades)
+        return Answer(200, pages.page(words, language, words["recordings"], body,
+                                      session.account, session.csrf))
+
+    async def _recording(self, asked: Asked, session: Session, recording_id: str,
+                         what: str | None) -> Answer:
+        who = session.account
+        if not may_watch_floor(who):
+            return plain(403, "recordings are for supervisors\n")
+        index = self.reader.recordings
+        entry = await index.entry(recording_id)
+        if not entry:
+            return plain(404, "no such recording\n")
+        call_id = entry.get("call_id", recording_id)
+        if what in ("flag", "unflag") and asked.method == "POST":
+            reason = asked.form.get("reason", "").strip()[:200]
+            if what == "flag":
+                if not reason:
+                    return plain(400, "say why the recording is kept\n")
+                await index.flag(call_id, reason)
+            else:
+                await index.unflag(call_id)
+            await self.accounts.audit(who.username, asked.address, f"recording {what}ged",
+                                      target=f"call {call_id}", detail=reason)
+            return see_other(f"/recordings/{recording_id}")
+        if what == "audio" and asked.method == "GET":
+            return await self._audio(asked, session, recording_id, entry)
+        if what is not None or asked.method != "GET":
+            return plain(405, "not here\n")
+        grade = (await self.reader.grades([call_id])).get(call_id, "")
+        language = await self._language(asked)
+        words = words_for(language)
+        return Answer(200, pages.page(words, language, words["recording"], recording_body(
+            words, recording_id, entry, grade, session.csrf), who, session.csrf))
+
+    async def _audio(self, asked: Asked, session: Session, recording_id: str,
+                     entry: dict[str, str]) -> Answer:
+        path = Path(entry.get("path", ""))
+        if self.recordings_dir is None or not path.is_relative_to(self.recordings_dir) or \
+                ".." in path.parts:
+            log.warning("web: recording %s is filed outside the recordings folder (%s)",
+                        recording_id, path)
+            return plain(404, "this recording's file is not where recordings are kept\n")
+        if not path.is_file():
+            return plain(404, "the recording's file is gone\n")
+        # A player fetches a recording in many ranges: the first (or whole) fetch is the
+        # play that the audit keeps.
+        if asked.range_start in (None, 0):
+            what = "recording downloaded" if asked.query.get("download") else "recording played"
+            await self.accounts.audit(session.account.username, asked.address, what,
+                                      target=f"recording {recording_id}")
+        answer = Answer(200, b"", "audio/wav" if path.suffix == ".wav"
+                        else "application/octet-stream", file=path)
+        if asked.query.get("download"):
+            answer.headers["Content-Disposition"] = \
+                f'attachment; filename="{recording_id}{path.suffix}"'
+        return answer
 
     # --- live updates -----------------------------------------------------------------
 

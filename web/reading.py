@@ -114,6 +114,36 @@ class Reader:
         found = await self.redis.mget([self._minute_key(m) for m in minutes])
         return last_hour({m: str(v) for m, v in zip(minutes, found, strict=True) if v}, now)
 
+    # --- recordings ----------------------------------------------------------------------
+
+    async def recordings_of_day(self, day: str, limit: int = 2000) -> list[dict[str, str]]:
+        """The recordings that ended on `day` (the hotline's time zone), newest first."""
+        await self.config()  # the time zone is the live version's
+        zone = zoneinfo.ZoneInfo(self._timezone)
+        start = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(), zone)
+        end = start + dt.timedelta(days=1)
+        ids = await self.redis.zrevrangebyscore(
+            self.recordings.indexed_key, f"({int(end.timestamp() * 1000)}",
+            int(start.timestamp() * 1000), start=0, num=limit)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for recording_id in ids:
+                pipe.hgetall(self.recordings.key(str(recording_id)))
+            entries = await pipe.execute()
+        return [{**entry, "recording": str(i)} for i, entry in zip(ids, entries, strict=True)
+                if entry]
+
+    async def grades(self, call_ids: list[str]) -> dict[str, str]:
+        """The survey grade of each call that has one."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for call_id in call_ids:
+                pipe.hget(self.surveys.result_key(call_id), "grade")
+            found = await pipe.execute()
+        return {c: str(g) for c, g in zip(call_ids, found, strict=True) if g}
+
+    def today(self) -> str:
+        return dt.datetime.fromtimestamp(self.clock(), zoneinfo.ZoneInfo(self._timezone)) \
+            .date().isoformat()
+
     async def agent(self, agent_id: str) -> AgentNow:
         config = await self.config()
         known = config.agents.get(agent_id)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
+from twisted.web.static import File
 
 from web.exchange import Answer, Asked
 from web.handlers import WebSide
@@ -47,10 +49,12 @@ def asked_of(request: Request) -> Asked:
             name, _, value = part.strip().partition(b"=")
             cookies[text(name)] = text(value)
     address = request.getClientAddress()
+    ranged = re.match(r"bytes=(\d+)-", text(request.getHeader(b"range")))
     return Asked(method=text(request.method), path=text(request.path), query=query,
                  form=form, cookies=cookies, address=str(getattr(address, "host", "")),
                  secure=request.isSecure(),
-                 accept_language=text(request.getHeader(b"accept-language")))
+                 accept_language=text(request.getHeader(b"accept-language")),
+                 range_start=int(ranged.group(1)) if ranged else None)
 
 
 class HotlineSite(Resource):
@@ -80,6 +84,9 @@ class HotlineSite(Resource):
         if request.finished or request._disconnected:
             return
         self._head(request, answer)
+        if answer.file is not None:
+            self._send_file(request, answer)
+            return
         if answer.stream is None:
             body = answer.body.encode() if isinstance(answer.body, str) else answer.body
             request.write(body)
@@ -96,6 +103,16 @@ class HotlineSite(Resource):
             await answer.stream.aclose()  # type: ignore[attr-defined]
             if not request.finished and not request._disconnected:
                 request.finish()
+
+    def _send_file(self, request: Request, answer: Answer) -> None:
+        """twisted.web's own file resource: Range requests (seeking), 206, 416, HEAD."""
+        assert answer.file is not None
+        served = File(str(answer.file), defaultType=answer.content_type)
+        served.type, served.encoding = answer.content_type, None
+        body = served.render(request)
+        if body is not NOT_DONE_YET:
+            request.write(body)
+            request.finish()
 
     def _head(self, request: Request, answer: Answer) -> None:
         request.setResponseCode(answer.status)

@@ -232,6 +232,10 @@ class RecordingKeeper:
             "menu_path": routed.get("menu_path") or outcome.partition("(menu: ")[2].rstrip(")"),
             "queue": routed.get("queue", ""), "agent": routed.get("agent", ""),
             "started": began, "answered": began, "ended": str(hung_up_ms),
+            # When the caller joined the line and the agent answered (s): the review's
+            # timeline marks the menu, the wait and the talk with them.
+            "queue_joined": routed.get("arrived_at", ""),
+            "agent_answered": routed.get("answered_at", ""),
             "outcome": outcome} | instead, facts, mutes, issues)
         if issues:
             log.error("call %s: bad recording %s: %s", call_id, target or "-",

@@ -50,7 +50,7 @@ def web_command(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     tls = (args.tls_cert, args.tls_key) if args.tls_cert else None
     return serve_web(settings.redis_url, settings.key_prefix, host or "127.0.0.1", int(port),
-                     tls)
+                     tls, settings.recordings_dir)
 
 
 def _password(from_stdin: bool) -> str:

@@ -121,7 +121,8 @@ async def run_demo(keep: bool = False, once: bool = False) -> int:
 async def _live_hotline(engine: Engine, box: sandbox.SandboxInstance, redis_url: str,
                         workdir: Path) -> None:
     """The web side and a steady flow of callers, until Ctrl-C."""
-    web = await WebProcess(redis_url, engine.settings.key_prefix, workdir / "web.log").start()
+    web = await WebProcess(redis_url, engine.settings.key_prefix, workdir / "web.log",
+                           recordings_dir=engine.settings.recordings_dir).start()
     try:
         agent_password, supervisor_password = secrets.token_urlsafe(9), secrets.token_urlsafe(9)
         await web.add_account("agent1001", "agent", agent_password, REAL_PHONE, "Zhou Min")

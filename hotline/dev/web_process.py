@@ -22,6 +22,7 @@ class WebProcess:
     port: int = field(default_factory=free_port)
     host: str = "127.0.0.1"
     tls: tuple[Path, Path] | None = None  # certificate and key: HTTPS
+    recordings_dir: Path | None = None  # where the engines file recordings
     proc: asyncio.subprocess.Process | None = None
 
     @property
@@ -30,8 +31,11 @@ class WebProcess:
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, "HOTLINE_REDIS_URL": self.redis_url,
-                "HOTLINE_KEY_PREFIX": self.prefix}
+        env = {**os.environ, "HOTLINE_REDIS_URL": self.redis_url,
+               "HOTLINE_KEY_PREFIX": self.prefix}
+        if self.recordings_dir is not None:
+            env["HOTLINE_RECORDINGS_DIR"] = str(self.recordings_dir)
+        return env
 
     async def add_account(self, username: str, role: str, password: str, agent: str = "",
                           name: str = "") -> None:

@@ -42,8 +42,8 @@ async def browser() -> AsyncIterator[Browser]:
 
 @pytest.fixture
 async def web(settings: Settings, tmp_path: Path) -> AsyncIterator[WebProcess]:
-    process = await WebProcess(settings.redis_url, settings.key_prefix,
-                               tmp_path / "web.log").start()
+    process = await WebProcess(settings.redis_url, settings.key_prefix, tmp_path / "web.log",
+                               recordings_dir=settings.recordings_dir).start()
     yield process
     await process.stop()
     assert process.tracebacks() == 0, process.log()

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 
 from agents.state import Move
 from hotline.dev.configs import OPEN_ALL_WEEK
+from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.engine import Engine
 from hotline.settings import Settings
 from tests.conftest import EventTap
@@ -127,6 +128,22 @@ class Phone:
     async def hang_up(self) -> None:
         await self.engine.ami.send_action({"Action": "Hangup", "Channel": await self.channel()},
                                           check=False)
+
+
+async def top_up_by_phone(engine: Engine, caller: SimulatedCaller, voucher: str,
+                          pin: str) -> str:
+    """The caller tops up `voucher` with `pin` from the example's self-service menu and
+    hangs up; returns the call id once the call has ended."""
+    call_id = await place_call(engine.originator, caller)
+    phone = Phone(engine, call_id)
+    await phone.answer("zh/main_menu", "1")
+    await phone.answer("zh/self_service_menu", "3")
+    await phone.answer("zh/enter_voucher", voucher + "#")
+    await phone.answer("zh/enter_pin", pin + "#")
+    await phone.listening("zh/self_service_menu")
+    await phone.hang_up()
+    await wait_ended(engine, call_id)
+    return call_id
 
 
 async def engine_for(settings: Settings, redis: Redis, config_text: str,

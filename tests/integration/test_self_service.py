@@ -22,7 +22,7 @@ from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.engine import Engine
 from hotline.settings import Settings
 from tests.conftest import EventTap
-from tests.integration.helpers import Phone, until, wait_ended
+from tests.integration.helpers import Phone, top_up_by_phone, until, wait_ended
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
 
@@ -119,15 +119,7 @@ async def test_top_up_credits_once_and_the_pin_is_silent_in_the_recording(
     store = billing(hotline)
     await store.open_account(caller.caller_number, 1000)
     await store.issue_voucher(VOUCHER, PIN, 5000)
-    call_id = await place_call(hotline.originator, caller)
-    phone = Phone(hotline, call_id)
-    await phone.answer("zh/main_menu", "1")
-    await phone.answer("zh/self_service_menu", "3")
-    await phone.answer("zh/enter_voucher", VOUCHER + "#")
-    await phone.answer("zh/enter_pin", PIN + "#")
-    await phone.listening("zh/self_service_menu")
-    await phone.hang_up()
-    await wait_ended(hotline, call_id)
+    call_id = await top_up_by_phone(hotline, caller, VOUCHER, PIN)
 
     account = await store.account(caller.caller_number)
     assert account is not None and account.balance_fen == 6000
