@@ -12,6 +12,7 @@ import logging
 import re
 import secrets
 import time
+import zoneinfo
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib import resources
@@ -25,6 +26,7 @@ from config.diff import describe_changes
 from config.loader import ConfigError, Problem, check_text
 from config.model import HotlineConfig
 from config.versions import NothingToRollBack
+from quality.reports import build
 from web import pages
 from web.account_store import AccountStore, LoginRefused, Session
 from web.accounts import (
@@ -43,6 +45,7 @@ from web.live import Listener, Live
 from web.metrics import exposition
 from web.reading import NoConfig, Reader
 from web.recordings_page import FILTERS, matches, recording_body, search_body
+from web.surveys_page import surveys_body
 from web.words import page_language, words_for
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,7 @@ log = logging.getLogger(__name__)
 KEEP_ALIVE = 15.0  # seconds between comments on a quiet event stream (proxies drop idle)
 CSRF_PLACEHOLDER = "__csrf__"  # in fragments rendered once for every open wallboard
 _AGENT_PATH = re.compile(r"^/agents/([^/]+)/(state|disposition)$")
+_COMMENT_PATH = re.compile(r"^/surveys/([A-Za-z0-9._-]+)/comment$")
 _RECORDING_PATH = re.compile(r"^/recordings/([A-Za-z0-9._-]+)(?:/(audio|flag|unflag))?$")
 _STATIC = {"live.js": "text/javascript; charset=utf-8", "hotline.css": "text/css; charset=utf-8"}
 
@@ -77,7 +81,7 @@ class WebSide:
             ("POST", "/config/check"): self._config_check,
             ("POST", "/config/activate"): self._config_activate,
             ("POST", "/config/rollback"): self._config_rollback,
-            ("GET", "/recordings"): self._recordings,
+            ("GET", "/recordings"): self._recordings, ("GET", "/surveys"): self._surveys,
         }
 
     # --- the way in -------------------------------------------------------------------
@@ -120,6 +124,8 @@ class WebSide:
         handler = self._routes.get((asked.method, asked.path))
         if handler is not None:
             return await handler(asked, session)
+        if (found := _COMMENT_PATH.match(asked.path)) is not None:
+            return await self._comment(asked, session, found.group(1))
         if (found := _RECORDING_PATH.match(asked.path)) is not None:
             return await self._recording(asked, session, *found.groups())
         if asked.method == "POST" and (found := _AGENT_PATH.match(asked.path)):
@@ -377,16 +383,50 @@ class WebSide:
         return Answer(200, pages.page(words, language, words["recording"], recording_body(
             words, recording_id, entry, grade, session.csrf), who, session.csrf))
 
+    # --- survey results -------------------------------------------------------------------
+
+    async def _surveys(self, asked: Asked, session: Session) -> Answer:
+        if not may_watch_floor(session.account):
+            return plain(403, "survey results are for supervisors\n")
+        config = await self.reader.config()
+        jobs, results = await self.reader.surveys.everything()
+        report = build(jobs, results, zoneinfo.ZoneInfo(config.calendar.timezone))
+        language = await self._language(asked)
+        words = words_for(language)
+        return Answer(200, pages.page(words, language, words["surveys"],
+                                      surveys_body(words, report), session.account,
+                                      session.csrf))
+
+    async def _comment(self, asked: Asked, session: Session, call_id: str) -> Answer:
+        """The customer's spoken comment on a survey, under the recordings folder."""
+        if not may_watch_floor(session.account):
+            return plain(403, "survey comments are for supervisors\n")
+        comment = (await self.reader.surveys.result(call_id)).get("comment", "")
+        if not comment or self.recordings_dir is None:
+            return plain(404, "no spoken comment for that call\n")
+        path = self._filed(self.recordings_dir / comment, f"survey comment of {call_id}")
+        if path is None:
+            return plain(404, "the comment's file is not where recordings are kept\n")
+        if asked.range_start in (None, 0):
+            await self.accounts.audit(session.account.username, asked.address,
+                                      "survey comment played", target=f"call {call_id}")
+        return Answer(200, b"", "audio/wav", file=path)
+
+    def _filed(self, path: Path, what: str) -> Path | None:
+        """`path` when it is a file inside the recordings folder: a damaged or forged
+        index entry never sends another file."""
+        if self.recordings_dir is None or ".." in path.parts or \
+                not path.is_relative_to(self.recordings_dir):
+            log.warning("web: %s is outside the recordings folder (%s)", what, path)
+            return None
+        return path if path.is_file() else None
+
     async def _audio(self, asked: Asked, session: Session, recording_id: str,
                      entry: dict[str, str]) -> Answer:
-        path = Path(entry.get("path", ""))
-        if self.recordings_dir is None or not path.is_relative_to(self.recordings_dir) or \
-                ".." in path.parts:
-            log.warning("web: recording %s is filed outside the recordings folder (%s)",
-                        recording_id, path)
-            return plain(404, "this recording's file is not where recordings are kept\n")
-        if not path.is_file():
-            return plain(404, "the recording's file is gone\n")
+        path = self._filed(Path(entry.get("path", "")), f"recording {recording_id}")
+        if path is None:
+            return plain(404, "the recording's file is gone, or not where recordings "
+                              "are kept\n")
         # A player fetches a recording in many ranges: the first (or whole) fetch is the
         # play that the audit keeps.
         if asked.range_start in (None, 0):

@@ -111,6 +111,17 @@ _EN: dict[str, str] = {
     "waiting_part": "waiting",
     "agent_part": "with the agent",
     "muted": "muted",
+    "surveys": "Survey results",
+    "by_queue": "By queue",
+    "by_agent": "By agent",
+    "by_day": "By day",
+    "answers": "Answers",
+    "average": "Average",
+    "satisfied": "Satisfied (4-5)",
+    "sampled": "sampled",
+    "attempted": "attempted",
+    "contacted": "reached",
+    "low_grades": "Low grades, with what the customer said",
 }
 _ZH: dict[str, str] = {
     "title": "客服热线",
@@ -218,6 +229,17 @@ _ZH: dict[str, str] = {
     "waiting_part": "排队",
     "agent_part": "与坐席通话",
     "muted": "静音",
+    "surveys": "满意度回访",
+    "by_queue": "按队列",
+    "by_agent": "按坐席",
+    "by_day": "按日",
+    "answers": "回答数",
+    "average": "平均",
+    "satisfied": "满意率（4-5）",
+    "sampled": "抽样",
+    "attempted": "已外呼",
+    "contacted": "接通",
+    "low_grades": "低分回访与客户留言",
 }
 WORDS: Mapping[str, Mapping[str, str]] = {"en": _EN, "zh": _ZH}
 
