@@ -117,6 +117,24 @@ class Backends(Strict):
     callback_trunk: Annotated[str, Field(pattern=r"\{number\}")] = "PJSIP/{number}@trunk"
 
 
+class Criterion(Strict):
+    name: str  # as the reviewer and the reports show it
+    weight: float = Field(gt=0)  # its share of the call's score, against the others'
+
+
+class Review(Strict):
+    """The monthly quality review of recorded calls (质检): how many of each agent's
+    answered calls are picked each month, and the evaluation form they are scored on."""
+
+    calls_per_agent: int = Field(default=10, ge=0, le=500)
+    scale: int = Field(default=5, ge=2, le=10)  # each criterion is scored 1..scale
+    criteria: dict[Name, Criterion] = Field(min_length=1, default_factory=lambda: {
+        "accuracy": Criterion(name="accuracy", weight=1),
+        "ownership": Criterion(name="ownership", weight=1),
+        "initiative": Criterion(name="initiative", weight=1),
+        "satisfaction": Criterion(name="customer satisfaction", weight=1)})
+
+
 class Console(Strict):
     """What the supervisors' web console lets them do."""
 
@@ -150,5 +168,6 @@ class HotlineConfig(Strict):
         "transferred": "sent to another team"})
     recording: Recording = Recording()
     console: Console = Console()
+    review: Review = Review()
     sampling: Sampling
     backends: Backends = Backends()

@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 from config.model import HotlineConfig
 from config.versions import ConfigVersions
 from hotline.after_call.recording_keeper import RecordingKeeper
+from hotline.after_call.review_picker import ReviewPicker
 from hotline.after_call.surveys import SURVEY_CONTEXT, Surveys
 from hotline.billing.live_backend import Billing
 from hotline.calls.adoption import Adoption
@@ -62,6 +63,7 @@ from pbx.events import (
 from pbx.originate import AmiOriginator
 from pbx.ports import ASTERISK_SHUT_DOWN
 from quality.recording_index import RecordingIndex
+from quality.review_store import ReviewStore
 from quality.survey_jobs import SurveyJobs
 from routing.store import RoutingStore
 
@@ -116,6 +118,10 @@ class Engine:
         self.recordings = RecordingIndex(redis, settings.key_prefix)
         self.keeper = RecordingKeeper(self.recordings, self.call_log, self.routing, settings,
                                       config, clock, self.lease, self.supervisor)
+        self.reviews = ReviewPicker(self.recordings, ReviewStore(redis, settings.key_prefix,
+                                                                 clock),
+                                    config, clock, settings.secret_for("review"),
+                                    self.supervisor)
         self.desk = AgentDesk(self.routing, config, clock, self.queues.wake,
                               self.queues.report.agent_moved, self.queues.matcher.known_ready)
         to_person = PersonFallback(settings.fallback_context, settings.fallback_exten)
@@ -151,6 +157,7 @@ class Engine:
         self.queues.start()
         self.surveys.start()
         self.keeper.start()
+        self.reviews.start()
         self.calls.accepting = True
         self.ami.start()
         if wait is not None:

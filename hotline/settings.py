@@ -70,9 +70,10 @@ class Settings:
 
     def secret_for(self, use: str) -> bytes:
         """The key for one use of the secret key: "billing" (the hashes standing in
-        for voucher numbers and PINs), "sampling" (which calls get a survey) or "phones"
-        (the agents' SIP passwords). Billing takes the key as it is, so that vouchers
-        hashed before the uses were told apart are still found."""
+        for voucher numbers and PINs), "sampling" (which calls get a survey), "review"
+        (which calls are reviewed each month) or "phones" (the agents' SIP passwords).
+        Billing takes the key as it is, so that vouchers hashed before the uses were told
+        apart are still found."""
         if not self.secret_key:
             raise MissingSecretKey()
         return self.secret_key if use == "billing" else self.secret_key + b":" + use.encode()

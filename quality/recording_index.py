@@ -175,6 +175,22 @@ class RecordingIndex:
         ids = await self.redis.zrevrange(self.indexed_key, 0, limit - 1)
         return [await self.entry(i) for i in ids if isinstance(i, str)]
 
+    async def ended_between(self, start_ms: int, end_ms: int) -> list[dict[str, str]]:
+        """Every indexed recording that ended in [start_ms, end_ms), with its id as
+        `recording`, oldest first."""
+        ids = [str(i) for i in await self.redis.zrangebyscore(
+            self.indexed_key, start_ms, f"({end_ms}")]
+        found = []
+        for first in range(0, len(ids), 500):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for recording_id in ids[first:first + 500]:
+                    pipe.hgetall(self.key(recording_id))
+                entries = await pipe.execute()
+            found += [{**entry, "recording": i}
+                      for i, entry in zip(ids[first:first + 500], entries, strict=True)
+                      if entry]
+        return found
+
     async def ended_before(self, ended_ms: int, offset: int = 0,
                            limit: int = 500) -> list[str]:
         ids = await self.redis.zrangebyscore(self.indexed_key, "-inf", ended_ms,

@@ -27,6 +27,15 @@ from config.loader import ConfigError, Problem, check_text
 from config.model import HotlineConfig
 from config.versions import NothingToRollBack
 from quality.reports import build
+from quality.review import (
+    ScoreRefused,
+    format_marks,
+    month_of,
+    previous_month,
+    score,
+)
+from quality.review import report as review_report
+from quality.review_store import ReviewStore
 from web import pages
 from web.account_store import AccountStore, LoginRefused, Session
 from web.accounts import (
@@ -45,6 +54,7 @@ from web.live import Listener, Live
 from web.metrics import exposition
 from web.reading import NoConfig, Reader
 from web.recordings_page import FILTERS, matches, recording_body, search_body
+from web.reviews_page import queue_body, report_body, review_body
 from web.surveys_page import surveys_body
 from web.words import page_language, words_for
 
@@ -53,6 +63,7 @@ log = logging.getLogger(__name__)
 KEEP_ALIVE = 15.0  # seconds between comments on a quiet event stream (proxies drop idle)
 CSRF_PLACEHOLDER = "__csrf__"  # in fragments rendered once for every open wallboard
 _AGENT_PATH = re.compile(r"^/agents/([^/]+)/(state|disposition)$")
+_REVIEW_PATH = re.compile(r"^/reviews/([A-Za-z0-9._-]+)$")
 _COMMENT_PATH = re.compile(r"^/surveys/([A-Za-z0-9._-]+)/comment$")
 _RECORDING_PATH = re.compile(r"^/recordings/([A-Za-z0-9._-]+)(?:/(audio|flag|unflag))?$")
 _STATIC = {"live.js": "text/javascript; charset=utf-8", "hotline.css": "text/css; charset=utf-8"}
@@ -72,6 +83,7 @@ class WebSide:
         self.reader = Reader(redis, prefix, clock)
         self.live = Live(redis, self.reader.routing.keys.floor, self.reader.floor_and_hour)
         self.dispositions = Dispositions(redis, prefix, self.reader)
+        self.reviews = ReviewStore(redis, prefix, clock)
         self.engines_key = f"{prefix}engines"
         self.lease_prefix = f"{prefix}engine:"
         self._routes: dict[tuple[str, str], Handler] = {
@@ -82,6 +94,7 @@ class WebSide:
             ("POST", "/config/activate"): self._config_activate,
             ("POST", "/config/rollback"): self._config_rollback,
             ("GET", "/recordings"): self._recordings, ("GET", "/surveys"): self._surveys,
+            ("GET", "/reviews"): self._reviews, ("GET", "/reviews/report"): self._review_report,
         }
 
     # --- the way in -------------------------------------------------------------------
@@ -124,6 +137,8 @@ class WebSide:
         handler = self._routes.get((asked.method, asked.path))
         if handler is not None:
             return await handler(asked, session)
+        if (found := _REVIEW_PATH.match(asked.path)) is not None:
+            return await self._review(asked, session, found.group(1))
         if (found := _COMMENT_PATH.match(asked.path)) is not None:
             return await self._comment(asked, session, found.group(1))
         if (found := _RECORDING_PATH.match(asked.path)) is not None:
@@ -382,6 +397,69 @@ class WebSide:
         words = words_for(language)
         return Answer(200, pages.page(words, language, words["recording"], recording_body(
             words, recording_id, entry, grade, session.csrf), who, session.csrf))
+
+    # --- the monthly quality review ------------------------------------------------------
+
+    async def _review_month(self, asked: Asked) -> tuple[str, HotlineConfig]:
+        config = await self.reader.config()
+        zone = zoneinfo.ZoneInfo(config.calendar.timezone)
+        month = asked.query.get("month", "")
+        if not re.fullmatch(r"\d{4}-\d{2}", month):
+            month = previous_month(month_of(self.clock(), zone))
+        return month, config
+
+    async def _reviews(self, asked: Asked, session: Session) -> Answer:
+        if not may_watch_floor(session.account):
+            return plain(403, "reviews are for supervisors\n")
+        month, config = await self._review_month(asked)
+        picked = await self.reviews.picked(month)
+        reviews = await self.reviews.reviews([c for calls in picked.values() for c in calls])
+        return await self._console_page(asked, session, "reviews", queue_body(
+            words_for(await self._language(asked)), month, picked, reviews, config.review))
+
+    async def _review_report(self, asked: Asked, session: Session) -> Answer:
+        if not may_watch_floor(session.account):
+            return plain(403, "reviews are for supervisors\n")
+        month, config = await self._review_month(asked)
+        picked = await self.reviews.picked(month)
+        calls = [c for ids in picked.values() for c in ids]
+        agents = review_report(config.review, picked, await self.reviews.reviews(calls),
+                               await self.reader.grades(calls))
+        return await self._console_page(asked, session, "review_report", report_body(
+            words_for(await self._language(asked)), month, config.review, agents))
+
+    async def _review(self, asked: Asked, session: Session, call_id: str) -> Answer:
+        who = session.account
+        if not may_watch_floor(who):
+            return plain(403, "reviews are for supervisors\n")
+        entry = await self.reader.recordings.entry(call_id)
+        config = await self.reader.config()
+        zone = zoneinfo.ZoneInfo(config.calendar.timezone)
+        month = month_of(float(entry.get("ended") or 0) / 1000, zone) if entry else ""
+        agent = entry.get("agent", "")
+        if not entry or call_id not in (await self.reviews.picked(month)).get(agent, []):
+            return plain(404, "that call is not picked for review\n")
+        if asked.method == "POST":
+            try:
+                marks = score(config.review, asked.form)
+            except ScoreRefused as exc:
+                return plain(400, f"{exc}\n")
+            await self.reviews.save(call_id, agent, month, who.username, format_marks(marks),
+                                    asked.form.get("comment", "").strip()[:2000])
+            await self.accounts.audit(who.username, asked.address, "call reviewed",
+                                      target=f"call {call_id}", detail=format_marks(marks))
+            return see_other(f"/reviews?month={month}")
+        review = (await self.reviews.reviews([call_id])).get(call_id, {})
+        return await self._console_page(asked, session, "review", review_body(
+            words_for(await self._language(asked)), call_id, entry, config.review, review,
+            session.csrf))
+
+    async def _console_page(self, asked: Asked, session: Session, title: str,
+                            body: str) -> Answer:
+        language = await self._language(asked)
+        words = words_for(language)
+        return Answer(200, pages.page(words, language, words[title], body, session.account,
+                                      session.csrf))
 
     # --- survey results -------------------------------------------------------------------
 

@@ -54,6 +54,7 @@ def page(words: Words, language: str, title: str, body: str, who: Account | None
             links.append(f'<a href="/wallboard">{_e(words["wallboard"])}</a>')
             links.append(f'<a href="/recordings">{_e(words["recordings"])}</a>')
             links.append(f'<a href="/surveys">{_e(words["surveys"])}</a>')
+            links.append(f'<a href="/reviews">{_e(words["reviews"])}</a>')
             links.append(f'<a href="/config">{_e(words["routing"])}</a>')
         nav = (f'<nav>{" ".join(links)}<span class="who">{_e(who.name or who.username)}'
                f'</span><form method="post" action="/logout" class="inline">'

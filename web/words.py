@@ -122,6 +122,17 @@ _EN: dict[str, str] = {
     "attempted": "attempted",
     "contacted": "reached",
     "low_grades": "Low grades, with what the customer said",
+    "reviews": "Reviews",
+    "review": "Review",
+    "not_picked": "No calls are picked for this month yet: the engine picks a month's "
+                  "once it is over.",
+    "review_report": "The month's report",
+    "reviewed": "Reviewed",
+    "calls": "Calls",
+    "scored": "Scored",
+    "comments": "Comments",
+    "score": "Score",
+    "survey_of_same": "Survey grade of the same calls",
 }
 _ZH: dict[str, str] = {
     "title": "客服热线",
@@ -240,6 +251,16 @@ _ZH: dict[str, str] = {
     "attempted": "已外呼",
     "contacted": "接通",
     "low_grades": "低分回访与客户留言",
+    "reviews": "质检",
+    "review": "质检",
+    "not_picked": "本月尚未抽取通话：当月结束后由引擎抽取。",
+    "review_report": "月度质检报告",
+    "reviewed": "已质检",
+    "calls": "通话",
+    "scored": "得分",
+    "comments": "评语",
+    "score": "得分",
+    "survey_of_same": "同批通话的满意度",
 }
 WORDS: Mapping[str, Mapping[str, str]] = {"en": _EN, "zh": _ZH}
 
