@@ -172,7 +172,8 @@ ENVIRONMENT: tuple[EnvSetting, ...] = (
     EnvSetting("HOTLINE_SECRET_KEY", "secret_key",
                "The one secret, the same on every engine. It keys the hashes of voucher "
                "numbers and PINs (the key as it is), the callback sample (the key plus "
-               "`:sampling`) and the agents' SIP passwords (the key plus `:phones`).",
+               "`:sampling`), the monthly review's pick (the key plus `:review`) and the "
+               "agents' SIP passwords (the key plus `:phones`).",
                default="none: `hotline serve` refuses to start"),
     EnvSetting("HOTLINE_CONFIG_POLL", "config_poll",
                "Seconds between two looks at the config file and at the live version in "
