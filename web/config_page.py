@@ -7,16 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from html import escape
 
 from config.loader import Problem
 from web.pages import Words
+from web.pages import esc as _e
 
 NAME = "routing.yaml"  # what the problems call a text pasted in the page
-
-
-def _e(value: object) -> str:
-    return escape(str(value), quote=True)
 
 
 def config_body(words: Words, csrf: str, text: str, live_number: int | None,

@@ -17,8 +17,12 @@ Words = Mapping[str, str]
 WAITERS_SHOWN = 30
 
 
-def _e(value: object) -> str:
+def esc(value: object) -> str:
+    """Any value, as text safe in HTML and in a quoted attribute."""
     return escape(str(value), quote=True)
+
+
+_e = esc
 
 
 def _share(value: float | None) -> str:

@@ -158,10 +158,12 @@ class Reader:
         number = routed.get("number") or opened.get("caller_number", "")
         account = await self._account(await self.config(), number) if number else None
         history: list[Mapping[str, str]] = []
-        for entry in await self.recordings.calls_of(number, 6) if number else []:
-            if entry.get("call_id") == call_id:
-                continue  # this very call, filed already (in wrap-up)
-            grade = (await self.surveys.result(entry.get("call_id", ""))).get("grade", "")
+        # This very call is left out: it may be filed already (in wrap-up).
+        earlier = [e for e in (await self.recordings.calls_of(number, 6) if number else [])
+                   if e.get("call_id") != call_id]
+        grades = await self.grades([e.get("call_id", "") for e in earlier])
+        for entry in earlier:
+            grade = grades.get(entry.get("call_id", ""), "")
             history.append({"when": _local_time(entry.get("ended", ""), self._timezone),
                             "queue": entry.get("queue", ""),
                             "outcome": entry.get("outcome", ""), "grade": grade,

@@ -11,17 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from html import escape
 
 from web.pages import Words
+from web.pages import esc as _e
 
 FILTERS = ("day", "queue", "agent", "number", "tier", "flagged", "grade")
 WIDTH = 800  # the timeline's width in its own units
 LABELS = {"menu": "menu", "waiting": "waiting_part", "agent": "agent_part", "muted": "muted"}
-
-
-def _e(value: object) -> str:
-    return escape(str(value), quote=True)
 
 
 def matches(entry: Mapping[str, str], grade: str, asked: Mapping[str, str]) -> bool:
@@ -111,7 +107,7 @@ def recording_body(words: Words, recording_id: str, entry: Mapping[str, str], gr
                    csrf: str) -> str:
     duration, marks = timeline(entry)
     playable = entry.get("path", "").endswith(".wav")
-    audio = (f'<audio controls preload="metadata" src="/recordings/{_e(recording_id)}/audio">'
+    audio = (f'<audio controls preload="none" src="/recordings/{_e(recording_id)}/audio">'
              f"</audio>" if playable else f'<p>{_e(words["download_only"])}</p>')
     hidden = f'<input type="hidden" name="csrf" value="{_e(csrf)}">'
     if entry.get("flagged"):

@@ -5,16 +5,12 @@ pick and the scores are `quality.review`'s."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from html import escape
 
 from config.model import Review
 from quality.review import AgentMonth, parse_marks, weighted
 from web.pages import Words
+from web.pages import esc as _e
 from web.recordings_page import timeline, timeline_svg
-
-
-def _e(value: object) -> str:
-    return escape(str(value), quote=True)
 
 
 def _share(value: float | None) -> str:
@@ -71,7 +67,7 @@ def review_body(words: Words, call_id: str, entry: Mapping[str, str], form: Revi
                 "</p>")
     return (f'<h1>{_e(words["review"])} {_e(call_id)} · {_e(words["agent"])} '
             f'{_e(entry.get("agent", ""))}</h1>'
-            f'<audio controls preload="metadata" src="/recordings/{_e(call_id)}/audio">'
+            f'<audio controls preload="none" src="/recordings/{_e(call_id)}/audio">'
             f"</audio>{timeline_svg(words, duration, marks)}{done}"
             f'<form method="post" action="/reviews/{_e(call_id)}" class="review">'
             f'<input type="hidden" name="csrf" value="{_e(csrf)}">{criteria}'

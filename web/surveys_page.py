@@ -4,16 +4,11 @@ the low grades with the customer's spoken comment to play. Pure."""
 
 from __future__ import annotations
 
-from html import escape
-
 from quality.reports import GRADES, Report, Tally
 from web.pages import Words
+from web.pages import esc as _e
 
 LOW = 2  # grades at or below this are listed with their comment
-
-
-def _e(value: object) -> str:
-    return escape(str(value), quote=True)
 
 
 def _table(words: Words, title: str, table: dict[str, Tally]) -> str:

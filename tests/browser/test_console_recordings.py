@@ -54,13 +54,16 @@ async def test_a_recording_is_found_played_seeked_flagged_and_kept_from_agents(
                                                                                 abs=0.01)
     assert float(await muted.get_attribute("data-end") or -1) == pytest.approx(mutes[0][1],
                                                                               abs=0.01)
-    # The page's player reads the file and seeks in it.
+    # Opening the page fetched nothing: a play is what the audit keeps.
+    assert "recording played" not in [e["what"] for e in await accounts.audit_trail()]
+    # The page's player reads the file and seeks in it (as a press of play would).
     duration = await page.evaluate("""() => new Promise((done, failed) => {
         const audio = document.querySelector("audio");
         const seek = () => { audio.currentTime = audio.duration / 2; };
         audio.addEventListener("seeked", () => done(audio.duration));
         audio.addEventListener("error", () => failed(String(audio.error && audio.error.code)));
         audio.addEventListener("loadedmetadata", seek, {once: true});
+        audio.preload = "auto";
         audio.load();
         setTimeout(() => failed("no seek: state " + audio.readyState), 15000);
     })""")
