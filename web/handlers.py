@@ -67,6 +67,9 @@ class WebSide:
         self.dispositions = Dispositions(redis, prefix, self.reader)
         self.console = Console(self.reader, self.accounts, ReviewStore(redis, prefix, clock),
                                recordings_dir, clock, self._language)
+        # The wallboard's fragments as last rendered, for the reading and language they
+        # were rendered from: every open wallboard is sent the same, with its own token.
+        self._rendered: tuple[tuple[object, str], dict[str, str]] = ((None, ""), {})
         self.engines_key = f"{prefix}engines"
         self.lease_prefix = f"{prefix}engine:"
         self._routes: dict[tuple[str, str], Handler] = {
@@ -313,8 +316,12 @@ class WebSide:
         config = await self.reader.config()
         if listener.agent_id is None:
             board = await self.live.current_floor()
-            shared = pages.wallboard_fragments(words, board, CSRF_PLACEHOLDER,
-                                               config.not_ready_reasons, usual_target(config))
+            (seen, language), shared = self._rendered
+            if seen is not board or language != words["title"]:  # a reading, a language
+                self._rendered = ((board, words["title"]), pages.wallboard_fragments(
+                    words, board, CSRF_PLACEHOLDER, config.not_ready_reasons,
+                    usual_target(config)))
+            shared = self._rendered[1]
             return {k: v.replace(CSRF_PLACEHOLDER, session.csrf) for k, v in shared.items()}
         agent = await self.reader.agent(listener.agent_id)
         pop = await self.reader.screen_pop(agent.call_id) if agent.call_id else None

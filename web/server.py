@@ -13,7 +13,6 @@ import re
 from typing import Any
 
 from twisted.internet.defer import Deferred
-from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 from twisted.web.static import File
@@ -125,7 +124,3 @@ class HotlineSite(Resource):
             request.addCookie(cookie.name.encode(), cookie.value.encode(), path=b"/",
                               max_age=None if cookie.max_age is None else str(cookie.max_age),
                               httpOnly=True, secure=request.isSecure(), sameSite="strict")
-
-
-def log_failure(failure: Failure) -> None:
-    log.error("web: %s", failure.getTraceback())
