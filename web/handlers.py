@@ -56,10 +56,9 @@ Handler = Callable[[Asked, Session], Awaitable[Answer]]
 class WebSide:
     def __init__(self, redis: Redis, prefix: str, clock: Callable[[], float] = time.time,
                  recordings_dir: Path | None = None) -> None:
-        """`recordings_dir`: where the recordings are filed, as this process sees them;
-        a file the index names outside it is never sent."""
+        """`recordings_dir`: where the recordings are filed, as this process sees them
+        (the console sends no file from anywhere else)."""
         self.redis = redis
-        self.recordings_dir = recordings_dir
         self.clock = clock
         self.accounts = AccountStore(redis, prefix, clock)
         self.reader = Reader(redis, prefix, clock)
@@ -316,7 +315,7 @@ class WebSide:
         config = await self.reader.config()
         if listener.agent_id is None:
             board = await self.live.current_floor()
-            (seen, language), shared = self._rendered
+            seen, language = self._rendered[0]
             if seen is not board or language != words["title"]:  # a reading, a language
                 self._rendered = ((board, words["title"]), pages.wallboard_fragments(
                     words, board, CSRF_PLACEHOLDER, config.not_ready_reasons,
