@@ -31,6 +31,7 @@ from hotline.calls.prompt_audio import build_prompts
 from hotline.calls.records import CallLog
 from hotline.calls.sessions import CallSessions, Menu, PersonFallback
 from hotline.desk.agent_desk import AgentDesk
+from hotline.desk.listen_in import COACH_CONTEXT, ListenIns, session_of
 from hotline.desk.phones import AgentPhones
 from hotline.queues.callback_in_line import CALLBACK_CONTEXT
 from hotline.queues.queue_log import QueueLog
@@ -62,6 +63,7 @@ from pbx.events import (
 )
 from pbx.originate import AmiOriginator
 from pbx.ports import ASTERISK_SHUT_DOWN
+from quality.coaching_store import CoachingStore
 from quality.recording_index import RecordingIndex
 from quality.review_store import ReviewStore
 from quality.survey_jobs import SurveyJobs
@@ -122,6 +124,10 @@ class Engine:
                                                                  clock),
                                     config, clock, settings.secret_for("review"),
                                     self.supervisor)
+        self.listen_ins = ListenIns(CoachingStore(redis, settings.key_prefix, clock),
+                                    self.routing, self.call_log, self.ami, self.originator,
+                                    config, clock, self.lease.instance_id, self.supervisor)
+        self.agi.on_secret = self.listen_ins.secret_begins
         self.desk = AgentDesk(self.routing, config, clock, self.queues.wake,
                               self.queues.report.agent_moved, self.queues.matcher.known_ready)
         to_person = PersonFallback(settings.fallback_context, settings.fallback_exten)
@@ -158,6 +164,7 @@ class Engine:
         self.surveys.start()
         self.keeper.start()
         self.reviews.start()
+        self.listen_ins.start()
         self.calls.accepting = True
         self.ami.start()
         if wait is not None:
@@ -190,7 +197,9 @@ class Engine:
             case CallHungUp(channel=channel, call_id=call_id, cause_text=cause,
                             hotline=hotline):
                 self.agi.channel_gone(channel, f"hung up ({cause or 'normal'})")
-                if hotline:  # not an agent's leg or any other channel: no Redis work
+                if session_of(call_id):  # a supervisor's phone, listening in
+                    spawn(self.listen_ins.hung_up(call_id), "ending a listen-in", call_id)
+                elif hotline:  # not an agent's leg or any other channel: no Redis work
                     # after the call's DialEnd, if any, is handled: it may connect it
                     self.in_order.run(call_id, self.queues.outcomes.call_ended(
                         call_id, channel), "ending a call")
@@ -207,6 +216,14 @@ class Engine:
                            hotline=True):
                 self.in_order.run(call_id, self.queues.outcomes.dial_ended(
                     call_id, channel, leg, status), "ending a ring")
+            case OriginateFailed(channel_id=channel_id, reason=reason, context=context) \
+                    if context == COACH_CONTEXT:
+                spawn(self.listen_ins.not_answered(channel_id, reason),
+                      "a listen-in not answered", channel_id)
+            case OriginateAnswered(channel_id=channel_id, channel=channel, context=context) \
+                    if context == COACH_CONTEXT:
+                spawn(self.listen_ins.answered(channel_id, channel), "a listen-in answered",
+                      channel_id)
             case OriginateFailed(channel_id=channel_id, reason=reason, context=context) \
                     if context in ENGINE_ORIGINATES:
                 spawn(self._originate_failed(channel_id, reason), "a call not answered",

@@ -206,6 +206,8 @@ async def _choose(line: CallControl, node: Choice, caller: Caller,
 async def _collect(line: CallControl, node: Collect, caller: Caller,
                    say: Callable[[str], str]) -> Step:
     mute = node.sensitive and caller.recording
+    if node.sensitive:
+        await line.keep_secret()
     for attempt in range(1, node.retries + 2):
         if mute:
             await line.mute_recording(True)

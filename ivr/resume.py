@@ -33,9 +33,15 @@ class ResumeAt:
     muted: bool = False  # the recording was muted for a secret: unmute it first
 
 
-def resume_at(entry: str, queue_state: str, journal: Iterable[str]) -> ResumeAt:
-    """`entry`: the call's AGI arguments; `queue_state`: its state in the queues ("" when
-    it never joined one); `journal`: the commands of its journal, in order."""
+@dataclass(frozen=True, slots=True)
+class InMenus:
+    node: str = ""  # the menu node the caller last reached ("": none)
+    language: str = ""
+    muted: bool = False  # the recording is muted: the caller is typing a secret
+
+
+def where_in_menus(journal: Iterable[str]) -> InMenus:
+    """Where the journal (its commands, in order) last saw the caller in the menus."""
     node = language = ""
     muted = False
     for command in journal:
@@ -46,6 +52,14 @@ def resume_at(entry: str, queue_state: str, journal: Iterable[str]) -> ResumeAt:
             muted = True
         elif command == "RECORDING RESUMED":
             muted = False
+    return InMenus(node, language, muted)
+
+
+def resume_at(entry: str, queue_state: str, journal: Iterable[str]) -> ResumeAt:
+    """`entry`: the call's AGI arguments; `queue_state`: its state in the queues ("" when
+    it never joined one); `journal`: the commands of its journal, in order."""
+    where = where_in_menus(journal)
+    node, language, muted = where.node, where.language, where.muted
     kind, _, argument = entry.partition(" ")
     if kind == "agent":
         return ResumeAt(Resume.FEATURE_CODE)

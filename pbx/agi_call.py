@@ -45,6 +45,10 @@ def mask(result: AgiResult) -> AgiResult:
     return AgiResult(result.code, "•" * len(result.result), result.data, result.extra)
 
 
+async def _nobody_listens(_call_id: str) -> None:
+    return None
+
+
 class AgiCalls:
     """All calls currently under AGI control, and their commands in flight."""
 
@@ -54,6 +58,9 @@ class AgiCalls:
         self.calls: dict[str, AgiCall] = {}  # by channel name
         # Told how long each AGI command took, from sending it to its result (seconds).
         self.on_round_trip: Callable[[float], None] = lambda _: None
+        # Told a caller (by call id) is about to type a secret: whoever listens in is
+        # cut off before the first key.
+        self.on_secret: Callable[[str], Awaitable[None]] = _nobody_listens
         self.commands: dict[str, _Command] = {}  # by CommandID
         self._ids = itertools.count(1)
 
@@ -221,6 +228,9 @@ class AgiCall:
         await self._action({"Action": "MixMonitor", "Channel": self.call.channel,
                             "File": path, "Options": options})
         await self._observe(f"RECORDING STARTED {path}", None, "")
+
+    async def keep_secret(self) -> None:
+        await self._calls.on_secret(self.call.call_id)
 
     async def mute_recording(self, muted: bool) -> None:
         await self._action({"Action": "MixMonitorMute", "Channel": self.call.channel,

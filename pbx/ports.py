@@ -80,6 +80,10 @@ class CallControl(Protocol):
     async def start_recording(self, path: str, options: str = "") -> None:
         """Record the call into `path` (as Asterisk sees it) from now until hangup."""
 
+    async def keep_secret(self) -> None:
+        """The caller is about to type a secret (a card number, a PIN): nobody who is
+        listening in may hear it."""
+
     async def mute_recording(self, muted: bool) -> None:
         """Write silence into the recording while a caller types a secret."""
 

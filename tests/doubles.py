@@ -126,6 +126,7 @@ class ScriptedLine:
         self.events: list[Event] = []
         self.recording: tuple[str, str] | None = None  # (path, options) once started
         self.muted = False
+        self.secrets_kept = 0  # how often the menu said a secret comes (listeners cut)
         self.variables: dict[str, str] = {}
         self.gone = asyncio.Event()
 
@@ -183,6 +184,9 @@ class ScriptedLine:
     async def start_recording(self, path: str, options: str = "") -> None:
         self.recording = (path, options)
         self._note("recording", path)
+
+    async def keep_secret(self) -> None:
+        self.secrets_kept += 1
 
     async def mute_recording(self, muted: bool) -> None:
         self._note("mute", "on" if muted else "off")

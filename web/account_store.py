@@ -20,6 +20,7 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
+from quality.coaching import PhoneRefused, check_phone
 from web.accounts import (
     DECOY_HASH,
     Account,
@@ -89,19 +90,29 @@ class AccountStore:
     # --- accounts -------------------------------------------------------------------
 
     async def add(self, username: str, role: Role, password: str, agent_id: str = "",
-                  name: str = "") -> Account:
+                  name: str = "", phone: str = "") -> Account:
         check_username(username)
         check_password(password)
         if role is Role.AGENT and not agent_id:
             raise AccountError("an agent's account needs the agent's id (--agent)")
-        fields = {"role": role.value, "agent_id": agent_id, "name": name,
+        if phone:
+            _check_phone(phone)
+        fields = {"role": role.value, "agent_id": agent_id, "name": name, "phone": phone,
                   "hash": hash_password(password), "disabled": "",
                   "changed": f"{self.clock():.0f}"}
         if not await self.redis.hsetnx(self._user(username), "created",
                                        f"{self.clock():.0f}"):
             raise AccountError(f"there is already an account '{username}'")
         await self._write(username, fields, ACCOUNT_KEPT)
-        return Account(username, role, agent_id, False, name)
+        return Account(username, role, agent_id, False, name, phone)
+
+    async def set_phone(self, username: str, phone: str) -> None:
+        """The phone that rings when this person listens in ("" for none)."""
+        if phone:
+            _check_phone(phone)
+        await self._existing(username)
+        await self._write(username, {"phone": phone, "changed": f"{self.clock():.0f}"},
+                          ACCOUNT_KEPT)
 
     async def set_password(self, username: str, password: str) -> None:
         check_password(password)
@@ -230,4 +241,11 @@ def _account(username: str, fields: dict[str, str]) -> Account | None:
     except ValueError:
         return None
     return Account(username, role, fields.get("agent_id", ""), bool(fields.get("disabled")),
-                   fields.get("name", ""))
+                   fields.get("name", ""), fields.get("phone", ""))
+
+
+def _check_phone(phone: str) -> None:
+    try:
+        check_phone(phone)
+    except PhoneRefused as exc:
+        raise AccountError(str(exc)) from None

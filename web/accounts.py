@@ -40,6 +40,8 @@ class Account:
     agent_id: str = ""
     disabled: bool = False
     name: str = ""
+    # The supervisor's own phone, which rings when they listen in (a dial string).
+    phone: str = ""
 
 
 def check_username(username: str) -> str:
@@ -97,6 +99,11 @@ def may_activate(who: Account, supervisors_may: bool) -> bool:
     """Make a routing version live, or roll back: admins, and supervisors when the live
     YAML says so."""
     return who.role is Role.ADMIN or (who.role is Role.SUPERVISOR and supervisors_may)
+
+
+def may_listen_in(who: Account) -> bool:
+    """Listen to a live call, whisper to its agent, barge in."""
+    return who.role in (Role.SUPERVISOR, Role.ADMIN)
 
 
 def may_force(who: Account) -> bool:

@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 
 from agents.state import Move, MoveRefused
 from config.model import HotlineConfig
+from quality.coaching_store import CoachingStore
 from quality.review_store import ReviewStore
 from web import pages
 from web.account_store import AccountStore, LoginRefused, Session
@@ -35,6 +36,7 @@ from web.accounts import (
 from web.console import Console
 from web.dispositions import Dispositions
 from web.exchange import LOGIN_COOKIE, SESSION_COOKIE, Answer, Asked, Cookie, plain, see_other
+from web.listening import Listening
 from web.live import Listener, Live
 from web.metrics import exposition
 from web.reading import NoConfig, Reader
@@ -47,6 +49,7 @@ CSRF_PLACEHOLDER = "__csrf__"  # in fragments rendered once for every open wallb
 _AGENT_PATH = re.compile(r"^/agents/([^/]+)/(state|disposition)$")
 _REVIEW_PATH = re.compile(r"^/reviews/([A-Za-z0-9._-]+)$")
 _COMMENT_PATH = re.compile(r"^/surveys/([A-Za-z0-9._-]+)/comment$")
+_LISTEN_PATH = re.compile(r"^/(?:calls/([A-Za-z0-9._-]+)/listen|listen/([0-9a-f]{16})(/end)?)$")
 _RECORDING_PATH = re.compile(r"^/recordings/([A-Za-z0-9._-]+)(?:/(audio|flag|unflag))?$")
 _STATIC = {"live.js": "text/javascript; charset=utf-8", "hotline.css": "text/css; charset=utf-8"}
 
@@ -66,6 +69,8 @@ class WebSide:
         self.dispositions = Dispositions(redis, prefix, self.reader)
         self.console = Console(self.reader, self.accounts, ReviewStore(redis, prefix, clock),
                                recordings_dir, clock, self._language)
+        self.listening = Listening(CoachingStore(redis, prefix, clock), self.accounts,
+                                   self._language)
         # The wallboard's fragments as last rendered, for the reading and language they
         # were rendered from: every open wallboard is sent the same, with its own token.
         self._rendered: tuple[tuple[object, str], dict[str, str]] = ((None, ""), {})
@@ -81,6 +86,7 @@ class WebSide:
             ("GET", "/recordings"): self.console.recordings,
             ("GET", "/surveys"): self.console.surveys, ("GET", "/reviews"): self.console.reviews,
             ("GET", "/reviews/report"): self.console.review_report,
+            ("POST", "/listen"): self.listening.ask,
         }
 
     # --- the way in -------------------------------------------------------------------
@@ -127,6 +133,8 @@ class WebSide:
             return await self.console.review(asked, session, found.group(1))
         if (found := _COMMENT_PATH.match(asked.path)) is not None:
             return await self.console.comment(asked, session, found.group(1))
+        if (found := _LISTEN_PATH.match(asked.path)) is not None:
+            return await self._listen(asked, session, *found.groups())
         if (found := _RECORDING_PATH.match(asked.path)) is not None:
             return await self.console.recording(asked, session, *found.groups())
         if asked.method == "POST" and (found := _AGENT_PATH.match(asked.path)):
@@ -135,6 +143,16 @@ class WebSide:
                 return await self._move(asked, session, agent_id)
             return await self._disposition(asked, session, agent_id)
         return plain(404, "no such page\n")
+
+    async def _listen(self, asked: Asked, session: Session, call_id: str | None,
+                      session_id: str | None, end: str | None) -> Answer:
+        if call_id is not None and asked.method == "POST":
+            return await self.listening.ask(asked, session, call_id)
+        if session_id is not None and end and asked.method == "POST":
+            return await self.listening.end(asked, session, session_id)
+        if session_id is not None and not end and asked.method == "GET":
+            return await self.listening.page(asked, session, session_id)
+        return plain(405, "not this way\n")
 
     async def _language(self, asked: Asked) -> str:
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from html import escape
 
+from quality.coaching import Mode
 from web.accounts import Account, Role
 from web.chart import chart_svg
 from web.floor import WITH_A_CALL, AgentNow, Floor, QueueRow, ScreenPop
@@ -227,6 +228,26 @@ def wallboard_queues(words: Words, rows: Iterable[QueueRow]) -> str:
             f"<tbody>{body}</tbody></table></section>")
 
 
+def listen_buttons(words: Words, call_id: str, csrf: str, modes: Iterable[Mode]) -> str:
+    """One small form per way of listening in on a live call."""
+    return "".join(
+        f'<form method="post" action="/calls/{_e(call_id)}/listen" class="inline listen">'
+        f'<input type="hidden" name="csrf" value="{_e(csrf)}">'
+        f'<button type="submit" name="mode" value="{mode.value}" class="{mode.value}">'
+        f'{_e(words[mode.value])}</button></form>' for mode in modes)
+
+
+def listen_by_call(words: Words, csrf: str) -> str:
+    """Listen in on any live call by its id (a caller in the menus has no row)."""
+    modes = "".join(f'<option value="{m.value}">{_e(words[m.value])}</option>' for m in Mode)
+    return (f'<form method="post" action="/listen" class="listen-by-call">'
+            f'<input type="hidden" name="csrf" value="{_e(csrf)}">'
+            f'<label>{_e(words["listen_to_call"])} <input name="call" required '
+            f'pattern="[A-Za-z0-9._\\-]+" size="22"></label>'
+            f'<select name="mode" aria-label="{_e(words["listen_how"])}">{modes}</select>'
+            f'<button type="submit">{_e(words["listen_in"])}</button></form>')
+
+
 def wallboard_agents(words: Words, board: Floor, csrf: str,
                      reasons: Mapping[str, str]) -> str:
     counts = " ".join(f'<span class="count {s}">{_e(state_label(words, s))} '
@@ -245,6 +266,8 @@ def wallboard_agents(words: Words, board: Floor, csrf: str,
                      f'<select name="reason" aria-label="{_e(words["force_reason"])}">'
                      f'{options}</select><button type="submit">{_e(words["force"])}'
                      f"</button></form>")
+        if a.state == "on_call" and a.call_id:
+            force = listen_buttons(words, a.call_id, csrf, Mode)
         rows.append(f'<tr class="agent {_e(a.state)}" data-agent="{_e(a.agent_id)}">'
                     f'<td>{_e(a.agent_id)}</td><td>{_e(a.name)}</td>'
                     f'<td class="state">{_e(state_label(words, a.state))}'
@@ -255,23 +278,25 @@ def wallboard_agents(words: Words, board: Floor, csrf: str,
             f'</p><table class="agents"><thead><tr><th>{_e(words["agent"])}</th>'
             f'<th>{_e(words["name"])}</th><th>{_e(words["state"])}</th><th></th>'
             f'<th>{_e(words["on_call_with"])}</th><th></th></tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table></section>')
+            f'<tbody>{"".join(rows)}</tbody></table>{listen_by_call(words, csrf)}</section>')
 
 
-def wallboard_waiters(words: Words, board: Floor) -> str:
+def wallboard_waiters(words: Words, board: Floor, csrf: str) -> str:
     if not board.waiters:
         return (f'<section id="waiters"><h2>{_e(words["waiting_callers"])}</h2>'
                 f'<p>{_e(words["nobody_waiting"])}</p></section>')
-    rows = "".join(f'<tr class="tier-{_e(w.tier)}"><td>{_e(w.queue)}</td><td>{_e(w.tier)}'
-                   f"</td><td>{w.position}</td><td>{_since(w.arrived_at)}</td></tr>"
+    rows = "".join(f'<tr class="tier-{_e(w.tier)}" data-call="{_e(w.call_id)}">'
+                   f'<td>{_e(w.queue)}</td><td>{_e(w.tier)}</td><td>{w.position}</td>'
+                   f'<td>{_since(w.arrived_at)}</td>'
+                   f'<td>{listen_buttons(words, w.call_id, csrf, (Mode.LISTEN,))}</td></tr>'
                    for w in board.waiters[:WAITERS_SHOWN])
     more = len(board.waiters) - WAITERS_SHOWN
     if more > 0:
-        rows += f'<tr class="more"><td colspan="4">+{more}</td></tr>'
+        rows += f'<tr class="more"><td colspan="5">+{more}</td></tr>'
     return (f'<section id="waiters"><h2>{_e(words["waiting_callers"])}</h2><table>'
             f'<thead><tr><th>{_e(words["queue"])}</th><th>{_e(words["tier"])}</th>'
-            f'<th>{_e(words["position"])}</th><th>{_e(words["waited"])}</th></tr></thead>'
-            f"<tbody>{rows}</tbody></table></section>")
+            f'<th>{_e(words["position"])}</th><th>{_e(words["waited"])}</th><th></th>'
+            f"</tr></thead><tbody>{rows}</tbody></table></section>")
 
 
 def wallboard_chart(words: Words, board: Floor, target: float) -> str:
@@ -285,7 +310,7 @@ def wallboard_fragments(words: Words, board: Floor, csrf: str,
     return {"queues": wallboard_queues(words, board.rows),
             "chart": wallboard_chart(words, board, target),
             "agents": wallboard_agents(words, board, csrf, reasons),
-            "waiters": wallboard_waiters(words, board)}
+            "waiters": wallboard_waiters(words, board, csrf)}
 
 
 def wallboard_page(words: Words, language: str, who: Account, csrf: str, board: Floor,

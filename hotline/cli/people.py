@@ -28,11 +28,17 @@ def add_people_parsers(sub: Any) -> None:
     add.add_argument("--agent", default="", help="the agent's id in the routing YAML "
                      "(for --role agent)")
     add.add_argument("--name", default="", help="the name the pages show")
+    add.add_argument("--phone", default="", help="a supervisor's own phone, which rings "
+                                                 "when they listen in (e.g. PJSIP/sup-1)")
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from standard input (for scripts)")
     passwd = commands.add_parser("passwd", help="a new password (ends its sessions)")
     passwd.add_argument("username")
     passwd.add_argument("--password-stdin", action="store_true")
+    phone = commands.add_parser("phone", help="the phone that rings when a supervisor "
+                                              "listens in")
+    phone.add_argument("username")
+    phone.add_argument("phone", help="a dial string such as PJSIP/sup-1; '' for none")
     disable = commands.add_parser("disable", help="no more logins (ends its sessions)")
     disable.add_argument("username")
     commands.add_parser("list", help="every account, its role and when it lapses")
@@ -74,7 +80,7 @@ async def users_command(args: argparse.Namespace, settings: Settings) -> int:
             case "add":
                 account = await store.add(args.username, Role(args.role),
                                           _password(args.password_stdin), args.agent,
-                                          args.name)
+                                          args.name, args.phone)
                 await store.audit(settings.author, "cli", "account added", account.username,
                                   account.role.value)
                 print(f"added {account.username} ({account.role.value})")
@@ -82,6 +88,11 @@ async def users_command(args: argparse.Namespace, settings: Settings) -> int:
                 await store.set_password(args.username, _password(args.password_stdin))
                 await store.audit(settings.author, "cli", "password set", args.username)
                 print(f"new password for {args.username}; their sessions are ended")
+            case "phone":
+                await store.set_phone(args.username, args.phone)
+                await store.audit(settings.author, "cli", "phone set", args.username,
+                                  args.phone)
+                print(f"{args.username} listens in on {args.phone or 'no phone'}")
             case "disable":
                 await store.disable(args.username)
                 await store.audit(settings.author, "cli", "account disabled", args.username)
@@ -92,7 +103,8 @@ async def users_command(args: argparse.Namespace, settings: Settings) -> int:
                     print(f"{account.username:<20} {account.role.value:<10} "
                           f"{account.agent_id or '-':<8} "
                           f"{'disabled' if account.disabled else 'active':<9} "
-                          f"lapses {when}  {account.name}")
+                          f"lapses {when}  {account.name}"
+                          f"{'  phone ' + account.phone if account.phone else ''}")
         return 0
     except (AccountError, ValueError) as exc:
         print(f"hotline users: {exc}", file=sys.stderr)

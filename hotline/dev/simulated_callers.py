@@ -23,6 +23,9 @@ class SimulatedCaller:
     delay: float = 1.0  # seconds after answer before the keys
     stay: float = 20.0  # seconds on the line after the keys, unless hung up on
     call_id: str = field(default_factory=lambda: f"sim-{uuid.uuid4().hex[:12]}")
+    voice: str = ""  # the tones the caller "speaks" (Playtones), silence when empty
+    # The file (in the recordings folder, without .wav) that keeps what the caller hears.
+    heard: str = ""
 
 
 async def place_call(pbx: Originator, caller: SimulatedCaller, *,
@@ -33,7 +36,8 @@ async def place_call(pbx: Originator, caller: SimulatedCaller, *,
     `sim-hostile` context, as a trunk could deliver it; otherwise it goes in CallerID.
     """
     variables = {"SIM_KEYS": caller.keys, "SIM_DELAY": f"{caller.delay:g}",
-                 "SIM_STAY": f"{caller.stay:g}"}
+                 "SIM_STAY": f"{caller.stay:g}", "SIM_VOICE": caller.voice,
+                 "SIM_HEARD": caller.heard}
     if hostile_name:
         channel = f"Local/{caller.dialled_number}@sim-hostile"
         variables["SIM_NAME"] = quote(caller.caller_name, safe="")

@@ -84,8 +84,10 @@ class CallOutcomes:
         now, after = self.clock(), after_ring(status, cause)
         if after.answered:
             # A customer called back: their leg is on record from now on.
+            # The agent's leg, for a supervisor listening in (`hotline.coaching`).
             moved, fields = await self.store.advance_call_on(
-                call_id, channel, "offered", "connected", answered_at=f"{now:.3f}")
+                call_id, channel, "offered", "connected", answered_at=f"{now:.3f}",
+                agent_leg=leg)
             agent_id = fields.get("agent")
             if not moved or not agent_id:
                 return
