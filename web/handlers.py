@@ -5,6 +5,7 @@ shows is `web.floor` and `web.pages`."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hmac
 import html
 import json
@@ -12,6 +13,7 @@ import logging
 import re
 import secrets
 import time
+import zoneinfo
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib import resources
@@ -70,7 +72,7 @@ class WebSide:
         self.console = Console(self.reader, self.accounts, ReviewStore(redis, prefix, clock),
                                recordings_dir, clock, self._language)
         self.listening = Listening(CoachingStore(redis, prefix, clock), self.accounts,
-                                   self._language)
+                                   self._language, self._zone)
         # The wallboard's fragments as last rendered, for the reading and language they
         # were rendered from: every open wallboard is sent the same, with its own token.
         self._rendered: tuple[tuple[object, str], dict[str, str]] = ((None, ""), {})
@@ -86,7 +88,7 @@ class WebSide:
             ("GET", "/recordings"): self.console.recordings,
             ("GET", "/surveys"): self.console.surveys, ("GET", "/reviews"): self.console.reviews,
             ("GET", "/reviews/report"): self.console.review_report,
-            ("POST", "/listen"): self.listening.ask,
+            ("POST", "/listen"): self.listening.ask, ("GET", "/listen"): self.listening.log_page,
         }
 
     # --- the way in -------------------------------------------------------------------
@@ -153,6 +155,9 @@ class WebSide:
         if session_id is not None and not end and asked.method == "GET":
             return await self.listening.page(asked, session, session_id)
         return plain(405, "not this way\n")
+
+    async def _zone(self) -> dt.tzinfo:
+        return zoneinfo.ZoneInfo((await self.reader.config()).calendar.timezone)
 
     async def _language(self, asked: Asked) -> str:
         try:

@@ -3,7 +3,8 @@ HTML out."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Mapping, Sequence
 
 from web.pages import Words
 from web.pages import esc as _e
@@ -40,4 +41,23 @@ def session_body(words: Words, session: Mapping[str, str], csrf: str) -> str:
         else ""
     return (f'{again}<h1>{_e(words["listen_in"])}</h1>'
             f'<table class="listen-session" data-state="{_e(state)}">{table}</table>{end}'
-            f'<p><a href="/wallboard">{_e(words["wallboard"])}</a></p>')
+            f'<p><a href="/wallboard">{_e(words["wallboard"])}</a> '
+            f'<a href="/listen">{_e(words["listen_log"])}</a></p>')
+
+
+def log_body(words: Words, entries: Sequence[Mapping[str, str]], zone: dt.tzinfo) -> str:
+    """The listen-in log, newest first: who, when, which call and agent, how, how long."""
+    def when(at: str) -> str:
+        return dt.datetime.fromtimestamp(float(at or 0), zone).strftime("%Y-%m-%d %H:%M:%S")
+
+    rows = "".join(
+        f'<tr><td>{when(e.get("at", ""))}</td><td>{_e(e.get("who", ""))}</td>'
+        f'<td>{_e(e.get("call", ""))}</td><td>{_e(e.get("agent", "") or "-")}</td>'
+        f'<td>{_e(words.get(e.get("mode", ""), e.get("mode", "")))}</td>'
+        f'<td>{_e(e.get("seconds", "0"))} s</td><td class="how">{_e(e.get("how", ""))}</td>'
+        f"</tr>" for e in entries)
+    head = "".join(f"<th>{_e(words[k])}</th>" for k in (
+        "listen_at", "listen_who", "call", "agent", "listen_how", "listened_for",
+        "listen_outcome"))
+    return (f'<h1>{_e(words["listen_log"])}</h1><table class="listen-log"><thead><tr>'
+            f"{head}</tr></thead><tbody>{rows}</tbody></table>")

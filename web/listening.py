@@ -5,6 +5,7 @@ length in the listen-in log (`quality.coaching_store`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import secrets
@@ -16,7 +17,7 @@ from web import pages
 from web.account_store import AccountStore, Session
 from web.accounts import Role, may_listen_in
 from web.exchange import Answer, Asked, plain, see_other
-from web.listen_page import session_body
+from web.listen_page import log_body, session_body
 from web.words import words_for
 
 log = logging.getLogger(__name__)
@@ -27,10 +28,23 @@ VERDICT_WAIT = 5.0  # seconds the ask's answer waits for an engine's verdict
 
 class Listening:
     def __init__(self, store: CoachingStore, accounts: AccountStore,
-                 language: Callable[[Asked], Awaitable[str]]) -> None:
+                 language: Callable[[Asked], Awaitable[str]],
+                 zone: Callable[[], Awaitable[dt.tzinfo]]) -> None:
+        """`zone`: the hotline's time zone (the YAML's calendar), for the log's times."""
         self.store = store
         self.accounts = accounts
         self._language = language
+        self._zone = zone
+
+    async def log_page(self, asked: Asked, session: Session) -> Answer:
+        """GET /listen: the last listen-ins, refusals included."""
+        if not may_listen_in(session.account):
+            return plain(403, "the listen-in log is for supervisors and admins\n")
+        language = await self._language(asked)
+        words = words_for(language)
+        body = log_body(words, await self.store.log(200), await self._zone())
+        return Answer(200, pages.page(words, language, words["listen_log"], body,
+                                      session.account, session.csrf))
 
     async def ask(self, asked: Asked, session: Session, call_id: str = "") -> Answer:
         """POST /calls/<id>/listen, or /listen with the call in the form."""

@@ -245,7 +245,8 @@ def listen_by_call(words: Words, csrf: str) -> str:
             f'<label>{_e(words["listen_to_call"])} <input name="call" required '
             f'pattern="[A-Za-z0-9._\\-]+" size="22"></label>'
             f'<select name="mode" aria-label="{_e(words["listen_how"])}">{modes}</select>'
-            f'<button type="submit">{_e(words["listen_in"])}</button></form>')
+            f'<button type="submit">{_e(words["listen_in"])}</button>'
+            f' <a href="/listen">{_e(words["listen_log"])}</a></form>')
 
 
 def wallboard_agents(words: Words, board: Floor, csrf: str,

@@ -33,13 +33,15 @@ CALLER_VOICE, SUPERVISOR_VOICE = "440", "1000"  # Hz
 
 
 def listen_hotline() -> str:
-    """"180" reaches agent 1001 (who keeps what they hear); "185" asks for a PIN."""
+    """"180" reaches agent 1001 (who keeps what they hear); "185", or 5 in the main
+    menu, asks for a PIN."""
     text = talk_and_wait_hotline(
         '  "1001": {name: Zhou Min, endpoint: Local/1001@sim-agent-hearing, '
         "skills: {talk: 5}}\n")
     return (text.replace('    "184": to_wait\n', '    "184": to_wait\n    "185": pin\n')
             .replace("    text: {zh: 按0人工服务。}\n",
                      "    text: {zh: 按0人工服务。}\n  pin_prompt:\n    text: {zh: 请输入密码。}\n")
+            .replace('keys: {"0": to_wait}', 'keys: {"0": to_wait, "5": pin}')
             .replace("  to_talk: {kind: queue, queue: talk}\n",
                      "  to_talk: {kind: queue, queue: talk}\n"
                      "  pin: {kind: collect, prompt: pin_prompt, store_as: pin, "
@@ -138,20 +140,50 @@ async def test_nobody_listens_to_a_caller_typing_a_pin(
         await accounts.add("lin", Role.SUPERVISOR, "correct horse battery", name="Lin",
                            phone=supervisor_phone)
         await person(accounts, "zhou", Role.AGENT, "1001")
-        call_id = await place_call(engine.originator, SimulatedCaller(dialled_number="185"))
-        await Phone(engine, call_id).listening("zh/pin_prompt")
+        call_id = await place_call(engine.originator, SimulatedCaller(stay=60))
+        phone = Phone(engine, call_id)
+        menu = await phone.listening("zh/menu")
+        coaching = CoachingStore(redis, settings.key_prefix)
 
+        # Listening to a caller in the menus...
         page = await logged_in(browser, web, "lin")
+        await page.goto(f"{web.url}/wallboard")
+        await page.fill("form.listen-by-call input[name=call]", call_id)
+        await page.click("form.listen-by-call button[type=submit]")  # listen: the default
+        state = page.locator("table.listen-session")
+        await expect(state).to_have_attribute("data-state", "on", timeout=15_000)
+        # ...is cut off when the caller is asked for their PIN.
+        await asyncio.sleep(0.3)
+        await phone.press("5")
+        await phone.taken(menu)
+        await phone.listening("zh/pin_prompt")
+        await page.reload()
+        await expect(state).to_have_attribute("data-state", "ended", timeout=10_000)
+        logged = (await coaching.log())[0]
+        assert (logged["who"], logged["call"], logged["mode"], logged["how"]) == \
+            ("lin", call_id, "listen", "cut off: the caller typed a secret")
+        channels = await engine.ami.send_action({"Action": "CoreShowChannels"})
+        assert not any(e.get("Channel", "").startswith("PJSIP/trunk") for e in channels.events)
+
+        # And at the PIN, even a barge is refused: the phone does not ring.
         await page.goto(f"{web.url}/wallboard")
         await page.fill("form.listen-by-call input[name=call]", call_id)
         await page.select_option("form.listen-by-call select[name=mode]", "barge")
         await page.click("form.listen-by-call button[type=submit]")
-        state = page.locator("table.listen-session")
         await expect(state).to_have_attribute("data-state", "refused", timeout=10_000)
         await expect(state).to_contain_text("PIN")
-        logged = (await CoachingStore(redis, settings.key_prefix).log())[0]
+        logged = (await coaching.log())[0]
         assert (logged["call"], logged["mode"], logged["how"]) == \
             (call_id, "barge", "refused: secret")
+        refused = await coaching.session(page.url.rsplit("/", 1)[1])
+        assert refused["state"] == "refused" and not refused.get("channel")
+
+        # The log page shows both, newest first.
+        await page.goto(f"{web.url}/listen")
+        rows = page.locator("table.listen-log tbody tr")
+        await expect(rows.nth(0).locator("td.how")).to_have_text("refused: secret")
+        await expect(rows.nth(1).locator("td.how")).to_have_text(
+            "cut off: the caller typed a secret")
 
         # An agent may not listen in at all.
         agent = await logged_in(browser, web, "zhou")
