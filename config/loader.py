@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from config.checks import Finding, cross_check
 from config.model import HotlineConfig
+from config.traffic import Traffic
 from config.vocabulary import allowed_keys
 from config.wording import finished, plain_words
 from config.yaml_source import Loc, Source, YamlSyntaxError, read
@@ -116,18 +117,13 @@ def check_text(text: str, name: str = "<config>", *, loader: str | None = None,
                ) -> tuple[HotlineConfig | None, list[Problem]]:
     """The config (None when it has errors) and every problem, warnings included.
     `loader` forces one YAML parser ("libyaml" or "python"); both read alike."""
-    try:
-        source = read(text, loader)
-    except YamlSyntaxError as exc:
-        p = exc.problem
-        return None, [Problem(name, p.line, p.column, "", finished(p.message))]
-    if not isinstance(source.data, dict):
-        return None, [Problem(name, 1, 1, "", "the file must be a mapping of sections "
-                              "(numbers:, menus:, queues:, ...)")]
+    source = _mapping(text, name, loader, "numbers:, menus:, queues:, ...")
+    if isinstance(source, Problem):
+        return None, [source]
     try:
         config = HotlineConfig.model_validate(source.data)
     except ValidationError as exc:
-        problems = [_from_pydantic(name, source, err) for err in exc.errors()]
+        problems = [_from_pydantic(name, source, err, HotlineConfig) for err in exc.errors()]
         return None, _in_file_order(problems)
     findings = cross_check(config)
     problems = [_from_finding(name, source, f) for f in findings]
@@ -181,7 +177,37 @@ def document_loc(data: Any, loc: tuple[int | str, ...]) -> Loc:
     return tuple(out)
 
 
-def _from_pydantic(name: str, source: Source, error: ErrorDetails) -> Problem:
+def _mapping(text: str, name: str, loader: str | None, sections: str) -> Source | Problem:
+    """The file read with every key's position, or the problem that stops the reading:
+    a YAML syntax error, or a file that is not a mapping of `sections`."""
+    try:
+        source = read(text, loader)
+    except YamlSyntaxError as exc:
+        p = exc.problem
+        return Problem(name, p.line, p.column, "", finished(p.message))
+    if not isinstance(source.data, dict):
+        return Problem(name, 1, 1, "", f"the file must be a mapping of sections ({sections})")
+    return source
+
+
+def check_traffic(path: str | Path) -> tuple[Traffic | None, list[Problem]]:
+    """The traffic file of `hotline simulate` (None when it has errors), and its
+    problems, each at its line, in the routing YAML's words."""
+    try:
+        source = _mapping(_read(path), str(path), None, "hours:, queues:, tiers:, ...")
+    except ConfigError as exc:
+        return None, exc.problems
+    if isinstance(source, Problem):
+        return None, [source]
+    try:
+        return Traffic.model_validate(source.data), []
+    except ValidationError as exc:
+        return None, _in_file_order([_from_pydantic(str(path), source, err, Traffic)
+                                     for err in exc.errors()])
+
+
+def _from_pydantic(name: str, source: Source, error: ErrorDetails,
+                   model: type[BaseModel]) -> Problem:
     loc = document_loc(source.data, tuple(error["loc"]))
     kind = error["type"]
     if kind in ("union_tag_invalid", "union_tag_not_found"):
@@ -190,7 +216,7 @@ def _from_pydantic(name: str, source: Source, error: ErrorDetails) -> Problem:
     line, col = source.position(loc, at_key=is_key)
     message = plain_words(error, loc)
     if kind == "extra_forbidden" and loc:
-        allowed = allowed_keys(HotlineConfig, loc[:-1], source.data)
+        allowed = allowed_keys(model, loc[:-1], source.data)
         close = difflib.get_close_matches(str(loc[-1]), sorted(allowed), n=1, cutoff=0.6)
         if close:
             message += f"; did you mean '{close[0]}'?"

@@ -17,6 +17,7 @@ from hotline.cli.prompts import add_prompts_parser, prompts_build
 from hotline.cli.queues import add_queues_parser, queues_command
 from hotline.cli.recordings import add_recordings_parser, recordings_command
 from hotline.cli.serve import add_serve_parser, serve_command
+from hotline.cli.simulate import add_simulate_parser, simulate_command
 from hotline.cli.surveys import add_surveys_parser, surveys_report
 from hotline.runtime import logs
 from hotline.runtime.redis_url import RedisUrlError
@@ -88,6 +89,7 @@ def _run(argv: list[str] | None) -> int:
     add_billing_parser(sub)
     add_doctor_parser(sub)
     add_people_parsers(sub)
+    add_simulate_parser(sub)
 
     args = parser.parse_args(argv)
     logs.configure(logging.DEBUG if args.verbose else logging.INFO)
@@ -112,6 +114,8 @@ def _run(argv: list[str] | None) -> int:
             return web_command(args, settings)
         case "users":
             return asyncio.run(users_command(args, settings))
+        case "simulate":
+            return simulate_command(args)
         case "demo":
             from hotline.dev.demo import run_demo
 

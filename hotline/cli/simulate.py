@@ -1,0 +1,104 @@
+"""`hotline simulate`: a day of traffic under a routing YAML, in virtual time, before any
+caller meets it (`routing.simulation`), with Erlang C beside each queue."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from config.loader import check, check_traffic
+from config.model import HotlineConfig
+from config.traffic import Traffic
+from routing.erlang import service_level
+from routing.simulation import Result, simulate
+from routing.stats import ALL_TIERS, QueueFigures
+
+
+def add_simulate_parser(sub: Any) -> None:
+    simulate_ = sub.add_parser("simulate", help="what a day of traffic meets under a YAML, "
+                                                "in virtual time")
+    simulate_.add_argument("--config", type=Path, required=True, help="the routing YAML")
+    simulate_.add_argument("--traffic", type=Path, required=True, help="the traffic file")
+    simulate_.add_argument("--seed", type=int, default=1)
+    simulate_.add_argument("--warm-up", type=float, default=0.0,
+                           help="seconds from an empty floor not counted (default 0)")
+    simulate_.add_argument("--json", type=Path, help="also write the figures here")
+
+
+def simulate_command(args: argparse.Namespace) -> int:
+    config, problems = check(args.config)
+    traffic, traffic_problems = check_traffic(args.traffic)
+    for problem in [*problems, *traffic_problems]:
+        print(problem, file=sys.stderr)
+    if config is None or traffic is None or \
+            any(p.severity == "error" for p in [*problems, *traffic_problems]):
+        return 1
+    unknown = sorted(set(traffic.queues) - set(config.queues))
+    if unknown:
+        print(f"{args.traffic}: the YAML has no queue {', '.join(unknown)}", file=sys.stderr)
+        return 1
+    result = simulate(config, traffic, args.seed, args.warm_up)
+    print(table(config, traffic, result))
+    if args.json:
+        args.json.write_text(json.dumps(as_json(config, result), indent=1) + "\n")
+    return 0
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _secs(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}s"
+
+
+def table(config: HotlineConfig, traffic: Traffic, result: Result) -> str:
+    head = (f"{'queue':<14}{'tier':<9}{'offered':>8}{'answered':>9}{'abandoned':>10}"
+            f"{'timed out':>10}{'overflow':>9}{'SL':>8}{'target':>8}{'ASA':>8}"
+            f"{'Erlang C':>10}")
+    lines = [f"{result.calls} callers over {traffic.hours:g} h, agents busy "
+             f"{result.occupancy:.1%} of their time", head]
+    for (queue, tier), f in sorted(result.figures.items(),
+                                   key=lambda kv: (kv[0][0], kv[0][1] != ALL_TIERS, kv[0][1])):
+        rules = config.queues[queue]
+        lines.append(f"{queue:<14}{tier:<9}{f.offered:>8}{f.answered:>9}{f.abandoned:>10}"
+                     f"{f.timed_out:>10}{f.overflowed:>9}{_share(f.service_level):>8}"
+                     f"{rules.service_level.target:>8.0%}{_secs(f.asa):>8}"
+                     f"{_erlang(config, traffic, queue) if tier == ALL_TIERS else '':>10}")
+    if result.starvation_warnings:
+        lines.append("starvation warnings (callers near their tier's guaranteed wait): " +
+                     ", ".join(f"{t} {n}" for t, n in sorted(result.starvation_warnings.items())))
+    return "\n".join(lines)
+
+
+def _erlang(config: HotlineConfig, traffic: Traffic, queue: str) -> str:
+    """The queue's SL by Erlang C, as if it had every agent on duty who can serve it
+    and nobody hung up: a bound to read the simulated figure against."""
+    flow = traffic.queues.get(queue)
+    if flow is None or flow.curve:
+        return "-"
+    skills = config.queues[queue].skills
+    on_duty = traffic.logged_in if traffic.logged_in is not None else list(config.agents)
+    agents = sum(1 for a in on_duty if a in config.agents and all(
+        config.agents[a].skills.get(s, 0) >= level for s, level in skills.items()))
+    erlangs = flow.per_hour * flow.handle_time.mean / 3600
+    within = config.queues[queue].service_level.answered_within
+    return _share(service_level(agents, erlangs, flow.handle_time.mean, within))
+
+
+def _figures(f: QueueFigures) -> dict[str, Any]:
+    return {"offered": f.offered, "answered": f.answered, "abandoned": f.abandoned,
+            "timed_out": f.timed_out, "overflowed": f.overflowed,
+            "service_level": f.service_level, "asa_s": f.asa,
+            "starvation_warnings": f.starvation_warnings}
+
+
+def as_json(config: HotlineConfig, result: Result) -> dict[str, Any]:
+    return {"calls": result.calls, "occupancy": result.occupancy,
+            "interval_s": result.interval,
+            "queues": {f"{q}/{t}": _figures(f) for (q, t), f in sorted(result.figures.items())},
+            "intervals": {f"{q}/{n}": _figures(f)
+                          for (q, n), f in sorted(result.by_interval.items())}}

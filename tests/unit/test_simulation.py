@@ -1,0 +1,122 @@
+"""The simulator against theory: M/M/c runs of the engine's own policy agree with
+Erlang C; VIP tiers go first; the traffic file is checked like the routing YAML."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+
+from config.loader import check_traffic, load_text
+from config.model import HotlineConfig
+from config.traffic import Traffic
+from hotline.cli.simulate import simulate_command
+from hotline.dev.configs import OPEN_ALL_WEEK
+from routing.erlang import agents_needed, average_speed_of_answer, service_level
+from routing.simulation import simulate
+
+
+def one_queue(agents: int, tiers: str = "    normal: {priority: 0, max_wait: 3600s}\n",
+              aging: float = 0.0) -> HotlineConfig:
+    """One skill, first come first served (longest idle), no wrap-up: M/M/c."""
+    lines = "".join(f'  "a{i}": {{name: A{i}, endpoint: Local/a{i}@sim-agent, '
+                    f"skills: {{talk: 5}}, wrap_up: 0s}}\n" for i in range(agents))
+    return load_text(f"""numbers: {{unified: "10000", start: main}}
+{OPEN_ALL_WEEK}languages: {{default: zh, offered: [zh]}}
+prompts: {{menu: {{text: {{zh: 请稍候。}}}}}}
+menus: {{main: {{kind: queue, queue: talk}}}}
+skills: {{talk: {{name: Talk}}}}
+agents:
+{lines}queues:
+  talk: {{name: Talk, skills: {{talk: 1}}, strategy: longest_idle}}
+vip:
+  aging: {aging}
+  tiers:
+{tiers}sampling: {{rate: 0.0, survey: main}}
+""").config
+
+
+def traffic(erlangs: float, handle_time: float, hours: float, **more: object) -> Traffic:
+    return Traffic.model_validate({"hours": hours, "queues": {"talk": {
+        "per_hour": erlangs / handle_time * 3600, "handle_time": {"mean": handle_time}}},
+        **more})
+
+
+def test_erlang_c_gives_the_textbook_figures() -> None:
+    assert round(service_level(14, 10, 180, 20), 3) == 0.888
+    assert round(service_level(55, 48, 240, 20), 3) == 0.867
+    assert agents_needed(10, 180, 0.85, 20) == 14
+    assert service_level(10, 10, 180, 20) == 0.0  # the agents cannot keep up
+    assert 0 < average_speed_of_answer(14, 10, 180) < 20
+
+
+@pytest.mark.parametrize(("erlangs", "handle_time", "agents", "hours", "runs"), [
+    (10, 180, 14, 40, 5),  # the issue's A: 88.8%
+    (48, 240, 55, 50, 4),  # the issue's B: 86.7%
+    (2, 120, 4, 60, 5),
+    (5, 60, 7, 20, 5),
+    (20, 300, 24, 40, 3),
+])
+def test_mmc_runs_agree_with_erlang_c_within_a_point(
+        erlangs: float, handle_time: float, agents: int, hours: float, runs: int) -> None:
+    config = one_queue(agents)
+    flow = traffic(erlangs, handle_time, hours)
+    levels = [simulate(config, flow, seed, count_from=3600).figures[("talk", "all")]
+              .service_level for seed in range(runs)]
+    simulated = statistics.mean(level or 0.0 for level in levels)
+    theory = service_level(agents, erlangs, handle_time, 20)
+    assert abs(simulated - theory) <= 0.01, (simulated, theory, levels)
+
+
+def test_the_same_seed_brings_the_same_callers_whatever_the_config() -> None:
+    flow = traffic(8, 180, 6, tiers={"normal": 0.8, "gold": 0.2})
+    tiers = "    gold: {priority: 200, max_wait: 30s}\n    normal: {priority: 0, max_wait: 600s}\n"
+    few, many = (simulate(one_queue(n, tiers), flow, seed=7) for n in (8, 11))
+    for tier in ("gold", "normal"):
+        assert few.figures[("talk", tier)].offered == many.figures[("talk", tier)].offered
+    assert (few.figures[("talk", "all")].service_level or 0) < \
+        (many.figures[("talk", "all")].service_level or 0)
+
+
+def test_gold_callers_go_first_when_agents_are_scarce() -> None:
+    tiers = ("    gold: {priority: 200, max_wait: 30s}\n"
+             "    normal: {priority: 0, max_wait: 3600s}\n")
+    result = simulate(one_queue(9, tiers), traffic(7.5, 180, 8, tiers={"normal": 0.8,
+                                                                        "gold": 0.2}), seed=3)
+    gold, normal = result.figures[("talk", "gold")], result.figures[("talk", "normal")]
+    assert gold.service_level is not None and normal.service_level is not None
+    assert gold.service_level > normal.service_level + 0.15
+    assert (gold.asa or 0) < (normal.asa or 0) / 3
+    # Gold callers near their 30 s guarantee are warned about, as the engine logs them.
+    assert result.starvation_warnings.get("gold", 0) > 0
+    assert "normal" not in result.starvation_warnings
+
+
+def test_a_typo_in_the_traffic_file_is_shown_at_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "traffic.yaml"
+    path.write_text("hours: 2\nqueues:\n  talk:\n    per_hour: 10\n"
+                    "    handle_tme: {mean: 3m}\n")
+    found, problems = check_traffic(path)
+    assert found is None
+    assert any(p.line == 5 and "did you mean 'handle_time'" in p.message
+               for p in problems), problems
+
+
+def test_hotline_simulate_on_the_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                         ) -> None:
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "figures.json"
+    args = argparse.Namespace(config=root / "config" / "hotline.yaml",
+                              traffic=root / "docs" / "simulate" / "traffic.yaml", seed=1,
+                              warm_up=0.0, json=out)
+    assert simulate_command(args) == 0
+    printed = capsys.readouterr().out
+    assert "general       all" in printed and "agents busy" in printed
+    figures = json.loads(out.read_text())
+    assert figures["calls"] > 200
+    # Every caller is offered to a queue once, and again to each queue they overflow to.
+    whole = [q for name, q in figures["queues"].items() if name.endswith("/all")]
+    assert sum(q["offered"] - q["overflowed"] for q in whole) == figures["calls"]
