@@ -20,12 +20,12 @@ import itertools
 import math
 import random
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from config.model import HotlineConfig
 from config.traffic import QueueTraffic, Spread, Traffic
-from routing.decide import FreeAgents, WaitingCall, decide_pairs, line_order
+from routing.decide import FreeAgent, FreeAgents, WaitingCall, decide_pairs, line_order
 from routing.policy import Leave, next_queue, reason_to_leave, starving
 from routing.stats import ALL_TIERS, QueueFigures, abandoned_counters, answered_counters
 
@@ -84,6 +84,14 @@ def arrivals(traffic: QueueTraffic, hours: float, interval: float,
         yield t
 
 
+def round_pairs(waiting: Iterable[WaitingCall], free: FreeAgents, config: HotlineConfig,
+                now: float) -> list[tuple[FreeAgent, WaitingCall]]:
+    """One matching round, as the engine's matcher decides it: one line across the
+    queues in the tiers' order, each caller given the best free agent for their queue.
+    The agents chosen leave `free`."""
+    return decide_pairs(line_order(waiting, config.vip, now), free, config.queues, now)
+
+
 class _Day:
     def __init__(self, config: HotlineConfig, traffic: Traffic, seed: int,
                  count_from: float) -> None:
@@ -137,7 +145,9 @@ class _Day:
             elif kind == FREE:
                 self.free.add(what, now)
             elif kind == ABANDON:
+                # Nobody freed, nobody's rules changed: no pair the last round missed.
                 self._abandon(what, now)
+                continue
             else:
                 self._check(what, now)
             if self.waiting and self.free:
@@ -168,8 +178,7 @@ class _Day:
                 self._at(call.arrived_at + after, CHECK, call.call_id)
 
     def _round(self, now: float) -> None:
-        order = line_order(self.waiting.values(), self.config.vip, now)
-        for agent, call in decide_pairs(order, self.free, self.config.queues, now):
+        for agent, call in round_pairs(self.waiting.values(), self.free, self.config, now):
             del self.waiting[call.call_id]
             caller = self.callers[call.call_id]
             rules = self.config.queues[call.queue]

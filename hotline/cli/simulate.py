@@ -12,7 +12,8 @@ from typing import Any
 from config.loader import check, check_traffic
 from config.model import HotlineConfig
 from config.traffic import Traffic
-from routing.erlang import service_level
+from hotline.cli.simulate_chart import sl_chart
+from routing.erlang import erlang_a, service_level
 from routing.simulation import Result, simulate
 from routing.stats import ALL_TIERS, QueueFigures
 
@@ -26,6 +27,10 @@ def add_simulate_parser(sub: Any) -> None:
     simulate_.add_argument("--warm-up", type=float, default=0.0,
                            help="seconds from an empty floor not counted (default 0)")
     simulate_.add_argument("--json", type=Path, help="also write the figures here")
+    simulate_.add_argument("--chart", type=Path, metavar="FILE.svg",
+                           help="draw the SL of each queue by interval (the first YAML's)")
+    simulate_.add_argument("--compare", type=Path, metavar="NEW.yaml",
+                           help="the same callers under this YAML too, and the differences")
 
 
 def simulate_command(args: argparse.Namespace) -> int:
@@ -42,9 +47,51 @@ def simulate_command(args: argparse.Namespace) -> int:
         return 1
     result = simulate(config, traffic, args.seed, args.warm_up)
     print(table(config, traffic, result))
+    figures = as_json(config, result)
+    if args.chart:
+        args.chart.write_text(sl_chart(config, result, f"SL by interval: {args.config}"))
+    if args.compare:
+        other, other_problems = check(args.compare)
+        for problem in other_problems:
+            print(problem, file=sys.stderr)
+        if other is None or any(p.severity == "error" for p in other_problems):
+            return 1
+        if set(traffic.queues) - set(other.queues):
+            print(f"{args.compare}: it has no queue "
+                  f"{', '.join(sorted(set(traffic.queues) - set(other.queues)))}",
+                  file=sys.stderr)
+            return 1
+        changed = simulate(other, traffic, args.seed, args.warm_up)
+        print(f"\nThe same callers under {args.compare}:")
+        print(table(other, traffic, changed))
+        print(f"\n{compared(result, changed)}")
+        figures = {"base": figures, "compare": as_json(other, changed)}
     if args.json:
-        args.json.write_text(json.dumps(as_json(config, result), indent=1) + "\n")
+        args.json.write_text(json.dumps(figures, indent=1) + "\n")
     return 0
+
+
+def compared(base: Result, changed: Result) -> str:
+    """Per queue and tier: SL and the share who hung up, before and after."""
+    lines = [f"{'queue':<14}{'tier':<9}{'SL':>18}{'change':>9}{'hung up':>18}{'change':>9}"]
+    for key in sorted(set(base.figures) | set(changed.figures),
+                      key=lambda k: (k[0], k[1] != ALL_TIERS, k[1])):
+        old, new = base.figures.get(key, QueueFigures()), changed.figures.get(key, QueueFigures())
+        lines.append(f"{key[0]:<14}{key[1]:<9}"
+                     f"{_share(old.service_level) + ' -> ' + _share(new.service_level):>18}"
+                     f"{_points(old.service_level, new.service_level):>9}"
+                     f"{_share(hung(old)) + ' -> ' + _share(hung(new)):>18}"
+                     f"{_points(hung(old), hung(new)):>9}")
+    return "\n".join(lines)
+
+
+def hung(f: QueueFigures) -> float | None:
+    """The share of the queue's callers who hung up waiting."""
+    return f.abandoned / f.offered if f.offered else None
+
+
+def _points(old: float | None, new: float | None) -> str:
+    return "-" if old is None or new is None else f"{(new - old) * 100:+.1f} pp"
 
 
 def _share(value: float | None) -> str:
@@ -58,7 +105,7 @@ def _secs(value: float | None) -> str:
 def table(config: HotlineConfig, traffic: Traffic, result: Result) -> str:
     head = (f"{'queue':<14}{'tier':<9}{'offered':>8}{'answered':>9}{'abandoned':>10}"
             f"{'timed out':>10}{'overflow':>9}{'SL':>8}{'target':>8}{'ASA':>8}"
-            f"{'Erlang C':>10}")
+            f"{'Erlang':>10}")
     lines = [f"{result.calls} callers over {traffic.hours:g} h, agents busy "
              f"{result.occupancy:.1%} of their time", head]
     for (queue, tier), f in sorted(result.figures.items(),
@@ -75,8 +122,9 @@ def table(config: HotlineConfig, traffic: Traffic, result: Result) -> str:
 
 
 def _erlang(config: HotlineConfig, traffic: Traffic, queue: str) -> str:
-    """The queue's SL by Erlang C, as if it had every agent on duty who can serve it
-    and nobody hung up: a bound to read the simulated figure against."""
+    """The queue's SL by Erlang C (Erlang A when its callers' patience is exponential),
+    as if it had every agent on duty who can serve it to itself: a bound to read the
+    simulated figure against."""
     flow = traffic.queues.get(queue)
     if flow is None or flow.curve:
         return "-"
@@ -86,6 +134,9 @@ def _erlang(config: HotlineConfig, traffic: Traffic, queue: str) -> str:
         config.agents[a].skills.get(s, 0) >= level for s, level in skills.items()))
     erlangs = flow.per_hour * flow.handle_time.mean / 3600
     within = config.queues[queue].service_level.answered_within
+    if flow.patience is not None and flow.patience.distribution == "exponential":
+        return _share(erlang_a(agents, erlangs, flow.handle_time.mean, flow.patience.mean,
+                               within)[0]) + " A"
     return _share(service_level(agents, erlangs, flow.handle_time.mean, within))
 
 

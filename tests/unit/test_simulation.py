@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 from pathlib import Path
 
@@ -14,29 +15,15 @@ from config.loader import check_traffic, load_text
 from config.model import HotlineConfig
 from config.traffic import Traffic
 from hotline.cli.simulate import simulate_command
-from hotline.dev.configs import OPEN_ALL_WEEK
-from routing.erlang import agents_needed, average_speed_of_answer, service_level
+from hotline.dev.configs import one_skill_hotline
+from routing.erlang import agents_needed, average_speed_of_answer, erlang_a, service_level
 from routing.simulation import simulate
 
 
 def one_queue(agents: int, tiers: str = "    normal: {priority: 0, max_wait: 3600s}\n",
               aging: float = 0.0) -> HotlineConfig:
     """One skill, first come first served (longest idle), no wrap-up: M/M/c."""
-    lines = "".join(f'  "a{i}": {{name: A{i}, endpoint: Local/a{i}@sim-agent, '
-                    f"skills: {{talk: 5}}, wrap_up: 0s}}\n" for i in range(agents))
-    return load_text(f"""numbers: {{unified: "10000", start: main}}
-{OPEN_ALL_WEEK}languages: {{default: zh, offered: [zh]}}
-prompts: {{menu: {{text: {{zh: 请稍候。}}}}}}
-menus: {{main: {{kind: queue, queue: talk}}}}
-skills: {{talk: {{name: Talk}}}}
-agents:
-{lines}queues:
-  talk: {{name: Talk, skills: {{talk: 1}}, strategy: longest_idle}}
-vip:
-  aging: {aging}
-  tiers:
-{tiers}sampling: {{rate: 0.0, survey: main}}
-""").config
+    return load_text(one_skill_hotline(agents, tiers, aging)).config
 
 
 def traffic(erlangs: float, handle_time: float, hours: float, **more: object) -> Traffic:
@@ -69,6 +56,25 @@ def test_mmc_runs_agree_with_erlang_c_within_a_point(
     simulated = statistics.mean(level or 0.0 for level in levels)
     theory = service_level(agents, erlangs, handle_time, 20)
     assert abs(simulated - theory) <= 0.01, (simulated, theory, levels)
+
+
+@pytest.mark.parametrize(("erlangs", "handle_time", "agents", "patience"), [
+    (10, 180, 12, 120), (10, 180, 10, 60)])
+def test_impatient_callers_agree_with_erlang_a_within_a_point(
+        erlangs: float, handle_time: float, agents: int, patience: float) -> None:
+    flow = Traffic.model_validate({"hours": 40, "queues": {"talk": {
+        "per_hour": erlangs / handle_time * 3600, "handle_time": {"mean": handle_time},
+        "patience": {"mean": patience}}}})
+    runs = [simulate(one_queue(agents), flow, seed, count_from=3600).figures[("talk", "all")]
+            for seed in range(4)]
+    level, hung_up = erlang_a(agents, erlangs, handle_time, patience, 20)
+    assert abs(statistics.mean(f.service_level or 0 for f in runs) - level) <= 0.01
+    assert abs(statistics.mean(f.abandoned / f.offered for f in runs) - hung_up) <= 0.01
+
+
+def test_erlang_a_without_impatience_is_erlang_c() -> None:
+    level, hung_up = erlang_a(14, 10, 180, 1e9, 20)
+    assert abs(level - service_level(14, 10, 180, 20)) < 1e-6 and hung_up < 1e-6
 
 
 def test_the_same_seed_brings_the_same_callers_whatever_the_config() -> None:
@@ -111,12 +117,34 @@ def test_hotline_simulate_on_the_example(tmp_path: Path, capsys: pytest.CaptureF
     out = tmp_path / "figures.json"
     args = argparse.Namespace(config=root / "config" / "hotline.yaml",
                               traffic=root / "docs" / "simulate" / "traffic.yaml", seed=1,
-                              warm_up=0.0, json=out)
+                              warm_up=0.0, json=out, compare=None,
+                              chart=tmp_path / "sl.svg")
     assert simulate_command(args) == 0
     printed = capsys.readouterr().out
     assert "general       all" in printed and "agents busy" in printed
     figures = json.loads(out.read_text())
+    chart = (tmp_path / "sl.svg").read_text()
+    assert chart.startswith("<svg") and chart.count("<polyline") == 3  # one per queue
     assert figures["calls"] > 200
     # Every caller is offered to a queue once, and again to each queue they overflow to.
     whole = [q for name, q in figures["queues"].items() if name.endswith("/all")]
     assert sum(q["offered"] - q["overflowed"] for q in whole) == figures["calls"]
+
+
+def test_a_what_if_meets_the_same_callers_under_both_yamls(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    root = Path(__file__).resolve().parents[2]
+    args = argparse.Namespace(config=root / "config" / "hotline.yaml",
+                              traffic=root / "docs" / "simulate" / "traffic.yaml", seed=1,
+                              warm_up=0.0, json=None, chart=None,
+                              compare=root / "docs" / "simulate" / "one-relax-step-less.yaml")
+    assert simulate_command(args) == 0
+    printed = capsys.readouterr().out
+    base, _, rest = printed.partition("The same callers under")
+    # (General also counts the callers who overflow into it, which the YAMLs change.)
+    first = r"^((?!general)\S+ +all) +(\d+)"
+    offered = re.findall(first, base, re.M)
+    assert offered and offered == re.findall(first, rest.split("\n\n")[0], re.M)
+    # Without general's first relax step, its callers wait for the better agents longer.
+    general = re.search(r"^general +all .*", rest.split("\n\n")[-1], re.M)
+    assert general and "pp" in general.group(0)
