@@ -165,16 +165,18 @@ class CoachingStore:
     async def done(self, ask: Ask) -> None:
         await self.redis.xack(self.asks_key, GROUP, ask.entry_id)
 
-    async def decided(self, session_id: str, state: str, **fields: str) -> None:
-        """The engine's verdict: `ringing` (with what it listens to), or `refused`."""
+    async def decided(self, session_id: str, state: str, listened_call: str = "",
+                      **fields: str) -> None:
+        """The engine's verdict: `ringing` (with `listened_call` among the calls being
+        listened to), or `refused`."""
         key = self.session_key(session_id)
         async with self.redis.pipeline(transaction=True) as tx:
             tx.hset(key, mapping=cast(Any, {"state": state, **fields}))
             tx.rpush(self._verdict(session_id), state)
             tx.expire(self._verdict(session_id), VERDICT_KEPT)
-            if state == "ringing" and fields.get("call_id_on"):
-                tx.sadd(self._on(fields["call_id_on"]), session_id)
-                tx.expire(self._on(fields["call_id_on"]), SESSION_KEPT)
+            if listened_call:
+                tx.sadd(self._on(listened_call), session_id)
+                tx.expire(self._on(listened_call), SESSION_KEPT)
             await tx.execute()
 
     async def refused(self, session: dict[str, str], reason: str, said: str) -> None:
@@ -182,8 +184,13 @@ class CoachingStore:
         await self._log(session, how=f"refused: {reason}")
 
     async def answered(self, session_id: str, channel: str) -> None:
-        await self.redis.hset(self.session_key(session_id), mapping={
-            "state": "on", "answered_at": f"{self.clock():.3f}", "channel": channel})
+        key = self.session_key(session_id)
+        async with self.redis.pipeline(transaction=True) as tx:
+            tx.hset(key, mapping={"state": "on", "answered_at": f"{self.clock():.3f}",
+                                  "channel": channel})
+            # Never a session without an end: one that lapsed meanwhile goes again.
+            tx.expire(key, SESSION_KEPT)
+            await tx.execute()
 
     async def not_answered(self, session_id: str, reason: str) -> None:
         session = await self.session(session_id)

@@ -41,9 +41,8 @@ def simulate_command(args: argparse.Namespace) -> int:
     if config is None or traffic is None or \
             any(p.severity == "error" for p in [*problems, *traffic_problems]):
         return 1
-    unknown = sorted(set(traffic.queues) - set(config.queues))
-    if unknown:
-        print(f"{args.traffic}: the YAML has no queue {', '.join(unknown)}", file=sys.stderr)
+    if (misfit := misfit_of(traffic, config, args.config)) is not None:
+        print(f"{args.traffic}: {misfit}", file=sys.stderr)
         return 1
     result = simulate(config, traffic, args.seed, args.warm_up)
     print(table(config, traffic, result))
@@ -56,10 +55,8 @@ def simulate_command(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         if other is None or any(p.severity == "error" for p in other_problems):
             return 1
-        if set(traffic.queues) - set(other.queues):
-            print(f"{args.compare}: it has no queue "
-                  f"{', '.join(sorted(set(traffic.queues) - set(other.queues)))}",
-                  file=sys.stderr)
+        if (misfit := misfit_of(traffic, other, args.compare)) is not None:
+            print(f"{args.traffic}: {misfit}", file=sys.stderr)
             return 1
         changed = simulate(other, traffic, args.seed, args.warm_up)
         print(f"\nThe same callers under {args.compare}:")
@@ -69,6 +66,17 @@ def simulate_command(args: argparse.Namespace) -> int:
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1) + "\n")
     return 0
+
+
+def misfit_of(traffic: Traffic, config: HotlineConfig, path: Path) -> str | None:
+    """Why the traffic cannot run on this YAML: a queue or an agent it does not have."""
+    queues = sorted(set(traffic.queues) - set(config.queues))
+    if queues:
+        return f"{path} has no queue {', '.join(queues)}"
+    agents = sorted(set(traffic.logged_in or ()) - set(config.agents))
+    if agents:
+        return f"logged_in names agents {path} does not have: {', '.join(agents)}"
+    return None
 
 
 def compared(base: Result, changed: Result) -> str:

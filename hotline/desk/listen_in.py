@@ -94,7 +94,7 @@ class ListenIns:
         session_id = session["id"]
         # Ringing before the Originate: its answer may come before our next line.
         await self.store.decided(session_id, "ringing", agent=on.agent_id,
-                                 listening_to=on.channel, call_id_on=call.call_id)
+                                 listening_to=on.channel, listened_call=call.call_id)
         who = f"agent {on.agent_id}" if on.agent_id else "a caller"
         try:
             await self.originator.originate(

@@ -148,3 +148,15 @@ def test_a_what_if_meets_the_same_callers_under_both_yamls(
     # Without general's first relax step, its callers wait for the better agents longer.
     general = re.search(r"^general +all .*", rest.split("\n\n")[-1], re.M)
     assert general and "pp" in general.group(0)
+
+
+def test_traffic_naming_an_agent_the_yaml_lacks_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = Path(__file__).resolve().parents[2]
+    path = tmp_path / "traffic.yaml"
+    path.write_text((root / "docs" / "simulate" / "traffic.yaml").read_text()
+                    + 'logged_in: ["1001", "9999"]\n')
+    args = argparse.Namespace(config=root / "config" / "hotline.yaml", traffic=path, seed=1,
+                              warm_up=0.0, json=None, chart=None, compare=None)
+    assert simulate_command(args) == 1
+    assert "9999" in capsys.readouterr().err
