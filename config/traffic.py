@@ -1,5 +1,6 @@
-"""The traffic file of `hotline simulate`: who calls, when, for how long, how patient.
-Validated like the routing YAML (unknown keys are errors, each at its line).
+"""The traffic file of `hotline simulate`: who calls, when, for how long, how patient,
+and who is on duty. Validated like the routing YAML (unknown keys are errors, each at
+its line).
 
     hours: 8                      # how long a day is simulated
     interval: 15m                 # the reports' interval
@@ -9,8 +10,17 @@ Validated like the routing YAML (unknown keys are errors, each at its line).
         curve: [0.5, 1, 1.5, 1]   # ...or shaped: one factor per interval, repeating
         handle_time: {distribution: exponential, mean: 180s}
         patience: {distribution: exponential, mean: 120s}   # none: nobody hangs up
+        ring_time: {distribution: fixed, mean: 3s}          # the agent's phone rings
+        rona: 0.02                # the share of rings an agent lets run out
+      faults:
+        per_day: 4000             # a day's total, spread over the intervals by the curve
+        curve: [1, 2, 4, 4, 3, 2]
+        handle_time: {distribution: empirical, samples: [120s, 200s, 95s, 310s]}
     tiers: {normal: 0.9, gold: 0.1}   # the VIP mix of callers (shares)
-    logged_in: ["1001", "1002"]   # the YAML's agents on duty (all of them if absent)
+    logged_in: ["1001", "1002"]   # on duty all day (every YAML agent if no shifts either)
+    shifts:                       # ...or on duty from start to end
+      - {agents: ["1003", "1004"], start: 0h, end: 4h}
+    back_after_rona: 60s          # how long an agent who let a ring run out is away
 
 Callers go straight to their queue: the menus do not change who is answered when.
 """
@@ -28,30 +38,69 @@ from config.types import AgentId, Name, Seconds, Share, Strict
 class Spread(Strict):
     """A distribution of seconds."""
 
-    distribution: Literal["exponential", "lognormal", "fixed"] = "exponential"
-    mean: Seconds
+    distribution: Literal["exponential", "lognormal", "fixed", "empirical"] = "exponential"
+    mean: Seconds | None = None  # every distribution's but the empirical one's
     # lognormal only: the standard deviation, in seconds
     deviation: Seconds | None = None
+    # empirical only: observed values, drawn from with equal chance
+    samples: list[Seconds] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _shape(self) -> Spread:
+        if self.distribution == "empirical":
+            if not self.samples:
+                raise ValueError("an empirical spread needs its samples (seconds)")
+            if self.mean is not None:
+                raise ValueError("an empirical spread takes its mean from its samples")
+            return self
+        if self.samples:
+            raise ValueError(f"samples belong to an empirical spread, not {self.distribution}")
         if self.distribution == "lognormal" and not self.deviation:
             raise ValueError("a lognormal spread needs its deviation (seconds)")
-        if self.mean <= 0:
+        if self.mean is None or self.mean <= 0:
             raise ValueError("the mean must be above 0 seconds")
         return self
 
+    @property
+    def average(self) -> float:
+        if self.distribution == "empirical":
+            return sum(self.samples) / len(self.samples)
+        assert self.mean is not None
+        return self.mean
+
 
 class QueueTraffic(Strict):
-    per_hour: float = Field(gt=0)
+    per_hour: float | None = Field(default=None, gt=0)
+    per_day: float | None = Field(default=None, gt=0)
     curve: list[float] = Field(default_factory=list)
     handle_time: Spread
     patience: Spread | None = None
+    ring_time: Spread | None = None
+    rona: Share = 0.0
 
     @model_validator(mode="after")
-    def _curve(self) -> QueueTraffic:
+    def _arrivals(self) -> QueueTraffic:
+        if (self.per_hour is None) == (self.per_day is None):
+            raise ValueError("give per_hour (a rate, shaped by the curve) or per_day (a "
+                             "day's total, spread by the curve), one of them")
         if any(factor < 0 for factor in self.curve):
             raise ValueError("the curve's factors are 0 or more")
+        if self.curve and not any(self.curve):
+            raise ValueError("the curve has no factor above 0: nobody would call")
+        if self.rona >= 1:
+            raise ValueError("with rona 1 no agent ever answers")
+        return self
+
+
+class Shift(Strict):
+    agents: list[AgentId] = Field(min_length=1)
+    start: Seconds = 0.0  # from the start of the simulated day
+    end: Seconds
+
+    @model_validator(mode="after")
+    def _order(self) -> Shift:
+        if self.end <= self.start:
+            raise ValueError("a shift ends after it starts")
         return self
 
 
@@ -65,6 +114,8 @@ class Traffic(Strict):
     queues: dict[Name, QueueTraffic] = Field(min_length=1)
     tiers: dict[Tier, Share] = Field(default_factory=_everyone_normal)
     logged_in: list[AgentId] | None = None
+    shifts: list[Shift] = Field(default_factory=list)
+    back_after_rona: Seconds = 60.0
 
     @model_validator(mode="after")
     def _mix(self) -> Traffic:
@@ -73,3 +124,11 @@ class Traffic(Strict):
         if self.interval <= 0:
             raise ValueError("the interval must be above 0 seconds")
         return self
+
+    @property
+    def intervals(self) -> int:
+        """How many report intervals a day holds (the last one may be cut short)."""
+        return max(1, -int(-self.hours * 3600 // self.interval))
+
+    def named_agents(self) -> set[str]:
+        return set(self.logged_in or ()) | {a for shift in self.shifts for a in shift.agents}

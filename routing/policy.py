@@ -101,6 +101,13 @@ def starving(rule: TierRule | None, waited: float) -> bool:
     return rule is not None and waited >= STARVATION_SHARE * rule.max_wait
 
 
+def starvation_warning(call_id: str, tier: str, waited: float, queue: str,
+                       guaranteed: float) -> str:
+    """The warning's words, the same in the engine's log and in a simulated day."""
+    return (f"starvation: call {call_id} ({tier}) has waited {waited:.0f}s in {queue} of the "
+            f"{tier} tier's guaranteed {guaranteed:.0f}s, and no agent has taken it")
+
+
 def announcement_due(last_announced: float, now: float, every: float) -> bool:
     return now - last_announced >= every
 

@@ -25,6 +25,9 @@ def add_config_parser(sub: Any) -> None:
     diff = config_sub.add_parser("diff", help="what changes for callers and agents")
     diff.add_argument("old", type=Path)
     diff.add_argument("new", type=Path)
+    diff.add_argument("--traffic", type=Path, help="also predict the effect on this traffic "
+                      "(hotline simulate's file): SL and hang-ups per queue and tier")
+    diff.add_argument("--seed", type=int, default=1)
     activate = config_sub.add_parser("activate", help="make FILE the live version for "
                                      "every engine (refused if it has errors)")
     activate.add_argument("file", type=Path)
@@ -38,7 +41,7 @@ def config_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.config_command == "check":
         return config_check(args.file, args.prompts_dir)
     if args.config_command == "diff":
-        return config_diff(args.old, args.new)
+        return config_diff(args.old, args.new, args.traffic, args.seed)
     if getattr(args, "author", None):
         settings = replace(settings, author=args.author)
     return asyncio.run(config_versions(args, settings))
@@ -66,7 +69,7 @@ def config_check(path: Path, prompts_dir: Path | None = None) -> int:
     return 1
 
 
-def config_diff(old: Path, new: Path) -> int:
+def config_diff(old: Path, new: Path, traffic: Path | None = None, seed: int = 1) -> int:
     from config.diff import describe_changes
     from config.loader import ConfigError, load
 
@@ -80,6 +83,13 @@ def config_diff(old: Path, new: Path) -> int:
         print(line)
     if not changes:
         print("no change for callers or agents")
+    if traffic is not None:
+        from hotline.cli.simulate import predicted_effect
+
+        effect = predicted_effect(before, after, (old, new), traffic, seed)
+        if effect is None:
+            return 1
+        print(f"\nPredicted on the callers of {traffic} (seed {seed}):\n{effect}")
     return 0
 
 

@@ -115,7 +115,7 @@ def _run(argv: list[str] | None) -> int:
         case "users":
             return asyncio.run(users_command(args, settings))
         case "simulate":
-            return simulate_command(args)
+            return simulate_command(args, settings)
         case "demo":
             from hotline.dev.demo import run_demo
 

@@ -8,12 +8,13 @@ OPEN_ALL_WEEK = "calendar:\n  hours:\n" + "".join(
 
 
 def one_skill_hotline(agents: int, tiers: str = "    normal: {priority: 0, max_wait: 3600s}\n",
-                      aging: float = 0.0) -> str:
+                      aging: float = 0.0, *, endpoint: str = "PJSIP/a{i}",
+                      answered_within: float = 20.0) -> str:
     """Every caller to one queue of one skill, served first come first served by
     `agents` alike agents with no wrap-up: the M/M/c of the textbooks (with `tiers`,
-    the YAML lines of the VIP tiers, four spaces in)."""
-    rows = "".join(f'  "a{i}": {{name: A{i}, endpoint: PJSIP/a{i}, skills: {{talk: 5}}, '
-                   "wrap_up: 0s}\n" for i in range(agents))
+    the YAML lines of the VIP tiers, four spaces in). `endpoint`: agent i's phone."""
+    rows = "".join(f'  "a{i}": {{name: A{i}, endpoint: {endpoint.format(i=i)}, '
+                   "skills: {talk: 5}, wrap_up: 0s}\n" for i in range(agents))
     return f"""numbers: {{unified: "10000", start: main}}
 {OPEN_ALL_WEEK}languages: {{default: zh, offered: [zh]}}
 prompts: {{menu: {{text: {{zh: 请稍候。}}}}}}
@@ -21,7 +22,8 @@ menus: {{main: {{kind: queue, queue: talk}}}}
 skills: {{talk: {{name: Talk}}}}
 agents:
 {rows}queues:
-  talk: {{name: Talk, skills: {{talk: 1}}, strategy: longest_idle}}
+  talk: {{name: Talk, skills: {{talk: 1}}, strategy: longest_idle,
+         service_level: {{answered_within: {answered_within:g}s}}}}
 vip:
   aging: {aging}
   tiers:

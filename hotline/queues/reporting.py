@@ -12,6 +12,7 @@ from hotline.queues.queue_log import agent_event
 from hotline.queues.stats import QueueStats
 from pbx.ports import Call
 from routing.policy import Leave, counted_as
+from routing.replay import Served
 from routing.stats import abandoned_counters, answered_counters
 from routing.store import RoutingStore
 
@@ -39,9 +40,12 @@ class QueueReporting:
     async def left(self, call_id: str, queue: str, tier: str, why: Leave) -> None:
         if self.stats is None:
             return
-        await self.stats.count(queue, tier, {counted_as(why): 1})
         fields = await self.store.call(call_id)
-        waited = self.clock() - float(fields.get("arrived_at", self.clock()))
+        arrived = float(fields.get("arrived_at", self.clock()))
+        waited = self.clock() - arrived
+        await self.stats.count(queue, tier, {counted_as(why): 1}, call_id=call_id,
+                               served=Served(call_id, queue, tier, arrived, counted_as(why),
+                                             waited))
         self.stats.log.write(call_id, queue, "", "EXITWITHTIMEOUT", 1, 1, int(waited))
 
     async def abandoned(self, call_id: str, queue: str, tier: str, arrived: float) -> None:
@@ -50,7 +54,8 @@ class QueueReporting:
             return
         waited = self.clock() - arrived
         await self.stats.count(queue, tier, abandoned_counters(
-            waited, rules.service_level.short_abandon))
+            waited, rules.service_level.short_abandon), call_id=call_id,
+            served=Served(call_id, queue, tier, arrived, "abandoned", waited))
         self.stats.log.write(call_id, queue, "", "ABANDON", 1, 1, int(waited))
 
     async def starving(self, queue: str, tier: str) -> None:
@@ -97,9 +102,12 @@ class QueueReporting:
         answered = float(fields["answered_at"]) if fields.get("answered_at") else \
             (await self.stats.moments(call_id)).get("answered", now)
         talked = now - answered
-        waited = answered - float(fields.get("arrived_at", now))
-        await self.stats.count(queue, fields.get("tier", "normal"),
-                               {"handled": 1, "talk_ms": int(talked * 1000)},
-                               handle_time=talked)
+        arrived = float(fields.get("arrived_at", now))
+        waited = answered - arrived
+        tier = fields.get("tier", "normal")
+        await self.stats.count(queue, tier, {"handled": 1, "talk_ms": int(talked * 1000)},
+                               handle_time=talked, call_id=call_id,
+                               served=Served(call_id, queue, tier, arrived, "answered", waited,
+                                             talked, agent_id))
         self.stats.log.write(call_id, queue, agent_id, "COMPLETECALLER", int(waited),
                              int(talked), 1)

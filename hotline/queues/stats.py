@@ -14,23 +14,32 @@ from typing import cast
 from redis.asyncio import Redis
 
 from hotline.queues.queue_log import QueueLog
+from routing.replay import Served
 from routing.stats import ALL_TIERS, QueueFigures
 
 KEEP_DAYS = 45
+# A day's record of every caller's time in the queues, for `hotline simulate --replay`:
+# kept a week and a day (yesterday's callers, or last week's same day).
+SERVED_DAYS = 8
 RECENT_HANDLE_TIMES = 20
 DISPOSITION = "disposition:"  # a day's counter of calls recorded as that code
 MOMENTS_KEPT = 86400  # seconds: when a call rang and was answered, for its ring and talk
 
 # KEYS: the tier's day key, the day key for all tiers, the queue's recent handle times,
-#       and the call's moments (only when they are marked)
+#       then (only with a call) the call's moments, then (only with a record of the
+#       caller's time in the queues) the day's served stream
 # ARGV: the days' time kept (s), how many handle times are kept, a handle time or '',
-#       the moments' time kept (s), how many counters, then counter name, amount, ...,
-#       then moment name, time, ...
+#       the moments' time kept (s), how many counters, how many moments, the served
+#       records' time kept (s), then counter name, amount, ..., then moment name,
+#       time, ..., then the record's field, value, ...
 # Returns the call's moments noted before, as name, time, ... (none without KEYS[4]).
+# The record gets the call's ring and answer moments as the script finds them: the
+# reporting of a call's end needs no read of its own.
 _COUNT = """
-local moments_from = 6 + 2 * tonumber(ARGV[5])
+local moments_from = 8 + 2 * tonumber(ARGV[5])
+local record_from = moments_from + 2 * tonumber(ARGV[6])
 for k = 1, KEYS[1] == KEYS[2] and 1 or 2 do
-  for i = 6, moments_from - 1, 2 do redis.call('HINCRBY', KEYS[k], ARGV[i], ARGV[i + 1]) end
+  for i = 8, moments_from - 1, 2 do redis.call('HINCRBY', KEYS[k], ARGV[i], ARGV[i + 1]) end
   redis.call('EXPIRE', KEYS[k], ARGV[1])
 end
 if ARGV[3] ~= '' then
@@ -39,9 +48,20 @@ if ARGV[3] ~= '' then
 end
 if not KEYS[4] then return {} end
 local before = redis.call('HGETALL', KEYS[4])
-if #ARGV >= moments_from then
-  redis.call('HSET', KEYS[4], unpack(ARGV, moments_from))
+if record_from > moments_from then
+  redis.call('HSET', KEYS[4], unpack(ARGV, moments_from, record_from - 1))
   redis.call('EXPIRE', KEYS[4], ARGV[4])
+end
+if KEYS[5] then
+  local record = {unpack(ARGV, record_from)}
+  for i = 1, #before, 2 do
+    if before[i] == 'rang' or before[i] == 'answered' then
+      record[#record + 1] = before[i]
+      record[#record + 1] = before[i + 1]
+    end
+  end
+  redis.call('XADD', KEYS[5], '*', unpack(record))
+  redis.call('EXPIRE', KEYS[5], ARGV[7])
 end
 return before
 """
@@ -54,6 +74,19 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return before
 """
+
+
+def served_key(base: str, day: str) -> str:
+    """The stream of the day's records of callers' time in the queues (`base`: the
+    prefix and `{stats}`)."""
+    return f"{base}:served:{day}"
+
+
+async def served_records(redis: Redis, prefix: str, day: str) -> list[dict[str, str]]:
+    """A day's records (`Served` fields, with the `rang` and `answered` moments when the
+    call had them), oldest first."""
+    entries = await redis.xrange(served_key(f"{prefix}{{stats}}", day)) or []
+    return [{str(k): str(v) for k, v in (fields or {}).items()} for _, fields in entries]
 
 
 def _flat(moments: dict[str, float]) -> list[str]:
@@ -81,11 +114,13 @@ class QueueStats:
 
     async def count(self, queue: str, tier: str, counters: dict[str, int],
                     handle_time: float | None = None, call_id: str | None = None,
-                    **moments: float) -> dict[str, float]:
+                    served: Served | None = None, **moments: float) -> dict[str, float]:
         """Add `counters` to the day's figures of the queue, for the tier and for all;
         with `handle_time` (seconds), also to the queue's recent handle times; with
-        `call_id`, also `mark` its `moments`, and return those noted before. One
-        script: a caller's event costs one request, however many counters it moves."""
+        `call_id`, also `mark` its `moments`, and return those noted before; with
+        `served` (and `call_id`), also add the caller's time in the queues to the day's
+        record. One script: a caller's event costs one request, however many counters
+        it moves."""
         day = self.day()
         pairs = [str(item) for name, amount in counters.items() if amount
                  for item in (name, amount)]
@@ -93,11 +128,15 @@ class QueueStats:
                 self.handle_times_key(queue)]
         if call_id is not None:
             keys.append(self.call_key(call_id))
+            if served is not None:
+                keys.append(self.served_key(day))
+        record = [] if served is None else served.fields()
         raw = await self._count(
             keys=keys,
             args=[KEEP_DAYS * 86400, RECENT_HANDLE_TIMES,
                   "" if handle_time is None else f"{handle_time:.1f}", MOMENTS_KEPT,
-                  len(pairs) // 2, *pairs, *_flat(moments)])
+                  len(pairs) // 2, len(moments), SERVED_DAYS * 86400, *pairs,
+                  *_flat(moments), *record])
         return {str(k): float(v) for k, v in zip(raw[::2], raw[1::2], strict=True)}
 
     async def figures(self, day: str, queue: str, tier: str = ALL_TIERS) -> QueueFigures:
@@ -109,6 +148,11 @@ class QueueStats:
         raw = cast(dict[str, str], await self.redis.hgetall(self.key(day, queue, ALL_TIERS)))
         return {name.removeprefix(DISPOSITION): int(count) for name, count in sorted(raw.items())
                 if name.startswith(DISPOSITION) and int(count) > 0}
+
+    # --- the day's record of callers' time in the queues ------------------------------
+
+    def served_key(self, day: str) -> str:
+        return served_key(self.base, day)
 
     # --- per call: when it rang and was answered, for ring and talk times --------------
 

@@ -26,6 +26,7 @@ from routing.policy import (
     menu_after,
     next_queue,
     reason_to_leave,
+    starvation_warning,
     starving,
 )
 from routing.stats import expected_wait
@@ -140,10 +141,8 @@ class Waiting:
                 tier_rule = config.vip.tiers.get(tier)  # type: ignore[call-overload]
                 if not warned and starving(tier_rule, self.clock() - arrived):
                     warned = True
-                    log.warning("starvation: call %s (%s) has waited %.0fs in %s of the %s "
-                                "tier's guaranteed %.0fs, and no agent has taken it",
-                                call.call_id, tier, self.clock() - arrived, queue, tier,
-                                tier_rule.max_wait)
+                    log.warning("%s", starvation_warning(
+                        call.call_id, tier, self.clock() - arrived, queue, tier_rule.max_wait))
                     await self.report.starving(queue, tier)
                 if announcement_due(last_announced, self.clock(), rules.announce.every):
                     last_announced = self.clock()
