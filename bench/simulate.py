@@ -12,7 +12,7 @@ simulated calls per second of this process's CPU (`time.process_time`), one core
 `--runs` days on different seeds: the median and range.
 
 Then the M/M/c cases of `tests/unit/test_simulation.py` (10 Erlang on 14 agents, 48 on
-55, and three more), each over 30 replications of 15,000 callers: the largest gap
+55, and three more), each over 30 replications of 30,000 callers: the largest gap
 between the simulated SL and Erlang C, in percentage points, with each case's 95%
 confidence interval.
 
@@ -48,7 +48,7 @@ MMC = [(10, 180, 14), (48, 240, 55), (2, 120, 4), (5, 60, 7), (20, 300, 24)]
 # Replications per case, and callers per replication: a run's SL swings by about two
 # points over 8,000 callers, so the 95% interval of the mean needs this many to come
 # well inside one point.
-REPLICATIONS, CALLERS_PER_RUN = 30, 15_000
+REPLICATIONS, CALLERS_PER_RUN = 30, 30_000
 
 
 def city(agents: int) -> HotlineConfig:
@@ -106,14 +106,17 @@ def one_queue(agents: int) -> HotlineConfig:
 def erlang_gap() -> float:
     """The largest |simulated SL - Erlang C| over the M/M/c cases, in points."""
     worst = 0.0
-    for erlangs, handle, agents in MMC:
+    for case, (erlangs, handle, agents) in enumerate(MMC):
         per_hour = erlangs / handle * 3600
         hours = 1 + CALLERS_PER_RUN / per_hour  # the first hour is a warm-up, not counted
         flow = Traffic.model_validate({"hours": hours, "queues": {"talk": {
             "per_hour": per_hour, "handle_time": {"mean": handle}}}})
         config = one_queue(agents)
         levels = [simulate_traffic(config, flow, seed, count_from=3600).figures[("talk", "all")]
-                  .service_level or 0.0 for seed in range(REPLICATIONS)]
+                  .service_level or 0.0
+                  # Seeds of its own per case: on shared seeds the cases would draw the
+                  # same random numbers, and err together.
+                  for seed in range(1000 * case, 1000 * case + REPLICATIONS)]
         simulated, theory = statistics.mean(levels), service_level(agents, erlangs, handle, 20)
         spread = statistics.stdev(levels) / len(levels) ** 0.5
         print(f"M/M/c {erlangs:g} Erlang, AHT {handle} s, {agents} agents: simulated "

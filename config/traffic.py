@@ -16,18 +16,26 @@ its line).
         per_day: 4000             # a day's total, spread over the intervals by the curve
         curve: [1, 2, 4, 4, 3, 2]
         handle_time: {distribution: empirical, samples: [120s, 200s, 95s, 310s]}
+      general:
+        handle_time: {distribution: exponential, mean: 240s}   # reached by its number only
+    numbers:
+      "10000":                    # callers of a number the YAML answers, down its menus
+        per_hour: 120
+        paths: {"1 2": 0.5, "2": 0.3, "": 0.2}   # the keys they press, and their share
+        menu_time: {distribution: fixed, mean: 30s}
     tiers: {normal: 0.9, gold: 0.1}   # the VIP mix of callers (shares)
     logged_in: ["1001", "1002"]   # on duty all day (every YAML agent if no shifts either)
     shifts:                       # ...or on duty from start to end
       - {agents: ["1003", "1004"], start: 0h, end: 4h}
     back_after_rona: 60s          # how long an agent who let a ring run out is away
 
-Callers go straight to their queue: the menus do not change who is answered when.
+A queue's callers come straight to it, or by a number's menus: the path they take
+(`ivr.paths`) decides their queue, or that they end in the menus (served there, or gone).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -69,26 +77,57 @@ class Spread(Strict):
         return self.mean
 
 
-class QueueTraffic(Strict):
+class Arrivals(Strict):
     per_hour: float | None = Field(default=None, gt=0)
     per_day: float | None = Field(default=None, gt=0)
     curve: list[float] = Field(default_factory=list)
-    handle_time: Spread
-    patience: Spread | None = None
-    ring_time: Spread | None = None
-    rona: Share = 0.0
 
     @model_validator(mode="after")
-    def _arrivals(self) -> QueueTraffic:
-        if (self.per_hour is None) == (self.per_day is None):
+    def _arrivals(self) -> Arrivals:
+        if self.per_hour is not None and self.per_day is not None:
             raise ValueError("give per_hour (a rate, shaped by the curve) or per_day (a "
                              "day's total, spread by the curve), one of them")
         if any(factor < 0 for factor in self.curve):
             raise ValueError("the curve's factors are 0 or more")
         if self.curve and not any(self.curve):
             raise ValueError("the curve has no factor above 0: nobody would call")
+        return self
+
+    @property
+    def calls(self) -> bool:
+        return self.per_hour is not None or self.per_day is not None
+
+
+class QueueTraffic(Arrivals):
+    """Callers who go straight to the queue (none without per_hour or per_day: the
+    queue is then reached through `numbers`), and how its calls go."""
+
+    handle_time: Spread
+    patience: Spread | None = None
+    ring_time: Spread | None = None
+    rona: Share = 0.0
+
+    @model_validator(mode="after")
+    def _rona(self) -> QueueTraffic:
         if self.rona >= 1:
             raise ValueError("with rona 1 no agent ever answers")
+        return self
+
+
+class NumberTraffic(Arrivals):
+    """Callers of a number the YAML answers, down its menus: `paths` maps the keys
+    pressed (one per choice, the digits of a collect, spaced: "1 2", "3 1234#"; "" for
+    none) to the share of callers who press them."""
+
+    paths: dict[str, Share] = Field(min_length=1)
+    menu_time: Spread | None = None  # how long they spend in the menus first
+
+    @model_validator(mode="after")
+    def _paths(self) -> NumberTraffic:
+        if not self.calls:
+            raise ValueError("a number's callers need per_hour or per_day")
+        if abs(sum(self.paths.values()) - 1.0) > 1e-6:
+            raise ValueError(f"the paths' shares add up to {sum(self.paths.values()):g}, not 1")
         return self
 
 
@@ -111,7 +150,9 @@ def _everyone_normal() -> dict[Tier, float]:
 class Traffic(Strict):
     hours: float = Field(default=8.0, gt=0, le=24 * 31)
     interval: Seconds = 900.0
-    queues: dict[Name, QueueTraffic] = Field(min_length=1)
+    queues: dict[Name, QueueTraffic] = Field(default_factory=dict)
+    numbers: dict[Annotated[str, Field(pattern=r"^[0-9*#+]{2,20}$")], NumberTraffic] = \
+        Field(default_factory=dict)
     tiers: dict[Tier, Share] = Field(default_factory=_everyone_normal)
     logged_in: list[AgentId] | None = None
     shifts: list[Shift] = Field(default_factory=list)
@@ -124,6 +165,12 @@ class Traffic(Strict):
         if self.interval <= 0:
             raise ValueError("the interval must be above 0 seconds")
         return self
+
+    @property
+    def calls(self) -> bool:
+        """Whether anyone calls (a file that only says who is on duty, for a replayed
+        day, has no callers)."""
+        return bool(self.numbers) or any(flow.calls for flow in self.queues.values())
 
     @property
     def intervals(self) -> int:

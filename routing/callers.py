@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from config.model import HotlineConfig
-from config.traffic import QueueTraffic, Spread, Traffic
+from config.traffic import Arrivals, Spread, Traffic
+from ivr.numbers import start_node
+from ivr.paths import PathEnd, split, walk
 
 
 @dataclass(slots=True)
@@ -28,6 +31,7 @@ class Caller:
     patience: float = math.inf  # how long they wait before hanging up
     ring: float = 0.0  # how long the answering agent's phone rings first
     let_ring: int = 0  # how many agents let the call ring out before one answers
+    boost: int = 0  # the priority boost of the menu node that sent them
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +57,13 @@ def draw(spread: Spread, rng: random.Random) -> float:
     return rng.expovariate(1 / spread.mean)
 
 
-def rates(flow: QueueTraffic, traffic: Traffic) -> list[float]:
+def rates(flow: Arrivals, traffic: Traffic) -> list[float]:
     """Arrivals per second in each interval of the day: `per_hour` times the curve's
-    factor (repeating), or `per_day` spread over the intervals in the curve's shape."""
+    factor (repeating), or `per_day` spread over the intervals in the curve's shape;
+    none without either."""
     count = traffic.intervals
+    if not flow.calls:
+        return [0.0] * count
     factors = [flow.curve[i % len(flow.curve)] if flow.curve else 1.0 for i in range(count)]
     if flow.per_hour is not None:
         return [flow.per_hour * factor / 3600 for factor in factors]
@@ -94,23 +101,79 @@ def rings_let_run_out(share: float, rng: random.Random) -> int:
     return count
 
 
-def generated(traffic: Traffic, seed: int, day: int = 0) -> list[Caller]:
-    """The day's callers of every queue, in no particular order."""
+@dataclass
+class Generated:
+    callers: list[Caller]
+    # Callers of a number who never joined a queue: "10000: self-served" -> how many.
+    in_menus: Counter[str]
+
+
+def generated(traffic: Traffic, seed: int, day: int = 0,
+              config: HotlineConfig | None = None) -> Generated:
+    """The day's callers of every queue, straight or down a number's menus (`config`
+    holds the menus: needed when the traffic has `numbers`), in no particular order."""
     tiers, shares = list(traffic.tiers), list(traffic.tiers.values())
-    callers = []
+    out = Generated([], Counter())
+
+    def caller(call_id: str, queue: str, at: float, tier: str, draws: random.Random,
+               boost: int = 0) -> Caller:
+        flow = traffic.queues[queue]
+        return Caller(call_id, queue, at, tier, draw(flow.handle_time, draws),
+                      draw(flow.patience, draws) if flow.patience else math.inf,
+                      draw(flow.ring_time, draws) if flow.ring_time else 0.0,
+                      rings_let_run_out(flow.rona, draws), boost)
+
     for number, (queue, flow) in enumerate(traffic.queues.items()):
         # One stream per queue and purpose: the same callers whatever the config does.
         times, draws = (random.Random(f"{seed}:{day}:{number}:{kind}")
                         for kind in ("arrivals", "callers"))
         for n, at in enumerate(arrivals(rates(flow, traffic), traffic.hours,
                                         traffic.interval, times)):
-            callers.append(Caller(
-                f"{queue}-{day}-{n}", queue, at, draws.choices(tiers, shares)[0],
-                draw(flow.handle_time, draws),
-                draw(flow.patience, draws) if flow.patience else math.inf,
-                draw(flow.ring_time, draws) if flow.ring_time else 0.0,
-                rings_let_run_out(flow.rona, draws)))
-    return callers
+            out.callers.append(caller(f"{queue}-{day}-{n}", queue, at,
+                                      draws.choices(tiers, shares)[0], draws))
+    for dialled, calls in traffic.numbers.items():
+        assert config is not None, "a traffic file with numbers needs the YAML's menus"
+        start = start_node(config, dialled, "")
+        assert start is not None, f"{dialled} is not a number of the YAML"
+        paths, path_shares = list(calls.paths), list(calls.paths.values())
+        times, draws = (random.Random(f"{seed}:{day}:n{dialled}:{kind}")
+                        for kind in ("arrivals", "callers"))
+        for n, at in enumerate(arrivals(rates(calls, traffic), traffic.hours,
+                                        traffic.interval, times)):
+            tier = draws.choices(tiers, shares)[0]
+            walked = walk(config.menus, start, split(draws.choices(paths, path_shares)[0]),
+                          tier)
+            in_menus = draw(calls.menu_time, draws) if calls.menu_time else 0.0
+            if walked.end is PathEnd.QUEUE and walked.queue in traffic.queues:
+                out.callers.append(caller(f"{dialled}-{day}-{n}", walked.queue, at + in_menus,
+                                          tier, draws, walked.boost))
+            else:
+                out.in_menus[f"{dialled}: {walked.end}"] += 1
+    return out
+
+
+def unfit_paths(traffic: Traffic, config: HotlineConfig) -> list[str]:
+    """Why a number's paths cannot be simulated on this YAML: the number is not the
+    YAML's, a path is stuck, or it reaches a queue the traffic gives no handle time."""
+    problems = []
+    for dialled, calls in traffic.numbers.items():
+        start = start_node(config, dialled, "")
+        if start is None:
+            problems.append(f"numbers.{dialled}: not a number the YAML answers")
+            continue
+        for path in calls.paths:
+            where = f"numbers.{dialled}.paths.{path!r}"
+            for tier in traffic.tiers:  # a VIP branch may send each tier elsewhere
+                walked = walk(config.menus, start, split(path), tier)
+                if walked.end is PathEnd.STUCK:
+                    problems.append(f"{where}: no way on after {' > '.join(walked.nodes)}")
+                elif walked.end is PathEnd.QUEUE and walked.queue not in traffic.queues:
+                    problems.append(f"{where}: reaches queue {walked.queue}, which the "
+                                    "traffic gives no handle_time (add it under queues)")
+                else:
+                    continue
+                break
+    return problems
 
 
 def on_duty(traffic: Traffic, config: HotlineConfig) -> list[OnDuty]:

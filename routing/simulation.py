@@ -55,6 +55,8 @@ class Result:
     days: int = 1
     busy: float = 0.0  # seconds, for combining days
     on_duty: float = 0.0
+    # Callers of a number who never joined a queue: "10000: self-served" -> how many.
+    in_menus: dict[str, int] = field(default_factory=dict)
 
 
 def round_pairs(waiting: Iterable[WaitingCall], free: FreeAgents, config: HotlineConfig,
@@ -134,7 +136,7 @@ class _Day:
             caller = self.callers[what]
             if math.isfinite(caller.patience):
                 self._at(now + caller.patience, ABANDON, what)
-            self._join(WaitingCall(what, caller.queue, now, caller.tier), now)
+            self._join(WaitingCall(what, caller.queue, now, caller.tier, caller.boost), now)
         elif kind == ANSWER:
             self._answer(what, now)
             return False
@@ -282,10 +284,13 @@ def simulate_traffic(config: HotlineConfig, traffic: Traffic, seed: int = 1, *,
             if progress is not None:
                 progress((day + share) / days)
 
-        results.append(simulate(config, generated(traffic, seed, day), on_duty(traffic, config),
-                                day=traffic.hours * 3600, interval=traffic.interval,
-                                back_after_rona=traffic.back_after_rona,
-                                count_from=count_from, progress=done))
+        people = generated(traffic, seed, day, config)
+        result = simulate(config, people.callers, on_duty(traffic, config),
+                          day=traffic.hours * 3600, interval=traffic.interval,
+                          back_after_rona=traffic.back_after_rona, count_from=count_from,
+                          progress=done)
+        result.in_menus = dict(people.in_menus)
+        results.append(result)
         done(1.0)
     return results[0] if days == 1 else combined(results)
 
@@ -309,7 +314,8 @@ def combined(days: list[Result]) -> Result:
         busy / on_duty if on_duty else 0.0, sum(d.calls for d in days), days[0].interval,
         dict(sum((Counter(d.starvation_warnings) for d in days), Counter())), longest,
         dict(sum((Counter(d.past_guarantee) for d in days), Counter())),
-        [w for d in days for w in d.warnings][:WARNINGS_KEPT], len(days), busy, on_duty)
+        [w for d in days for w in d.warnings][:WARNINGS_KEPT], len(days), busy, on_duty,
+        dict(sum((Counter(d.in_menus) for d in days), Counter())))
 
 
 def _counters(f: QueueFigures) -> dict[str, int]:

@@ -57,6 +57,10 @@ def simulate_command(args: argparse.Namespace, settings: Settings) -> int:
     traffic = checked_traffic(args.traffic) if args.traffic else None
     if config is None or (args.traffic and traffic is None):
         return 1
+    if traffic is not None and not traffic.calls and args.replay is None:
+        print(f"{args.traffic}: nobody calls: give a queue per_hour or per_day, or numbers",
+              file=sys.stderr)
+        return 1
     day: Replay | None = None
     if args.replay:
         try:
@@ -125,6 +129,10 @@ def predicted_effect(before: HotlineConfig, after: HotlineConfig, paths: tuple[P
     the traffic does not fit)."""
     traffic = checked_traffic(traffic_path)
     if traffic is None:
+        return None
+    if not traffic.calls:
+        print(f"{traffic_path}: nobody calls: give a queue per_hour or per_day, or numbers",
+              file=sys.stderr)
         return None
     for config, path in zip((before, after), paths, strict=True):
         if (misfit := misfit_of(traffic, config, path)) is not None:

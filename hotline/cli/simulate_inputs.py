@@ -13,6 +13,7 @@ from tqdm import tqdm
 from config.loader import check, check_traffic
 from config.model import HotlineConfig
 from config.traffic import Traffic
+from routing.callers import unfit_paths
 
 
 @contextmanager
@@ -50,4 +51,7 @@ def misfit_of(traffic: Traffic, config: HotlineConfig, path: Path) -> str | None
     agents = sorted(traffic.named_agents() - set(config.agents))
     if agents:
         return f"the traffic names agents {path} does not have: {', '.join(agents)}"
+    paths = unfit_paths(traffic, config)
+    if paths:
+        return f"under {path}, " + "; ".join(paths)
     return None

@@ -53,7 +53,7 @@ def table(config: HotlineConfig, result: Result, traffic: Traffic | None = None,
     """`traffic`: the file the callers were drawn from, for Erlang's figure beside
     each queue (none for a replayed day)."""
     head = (f"{'queue':<14}{'tier':<9}{'offered':>8}{'answered':>9}{'abandoned':>10}"
-            f"{'timed out':>10}{'overflow':>9}{'SL':>8}{'target':>8}{'ASA':>8}"
+            f"{'timed out':>10}{'overflow':>9}{'SL':>8}{'SL*':>8}{'target':>8}{'ASA':>8}"
             f"{'longest':>9}{'Erlang':>10}")
     days = f" x {result.days} days" if result.days > 1 else ""
     span = f" over {hours:g} h{days}" if hours is not None else ""
@@ -65,8 +65,14 @@ def table(config: HotlineConfig, result: Result, traffic: Traffic | None = None,
         erlang = _erlang(config, traffic, queue) if traffic and tier == ALL_TIERS else ""
         lines.append(f"{queue:<14}{tier:<9}{f.offered:>8}{f.answered:>9}{f.abandoned:>10}"
                      f"{f.timed_out:>10}{f.overflowed:>9}{share_text(f.service_level):>8}"
+                     f"{share_text(f.service_level_with_abandons):>8}"
                      f"{rules.service_level.target:>8.0%}{seconds_text(f.asa):>8}"
                      f"{seconds_text(result.longest_wait.get((queue, tier))):>9}{erlang:>10}")
+    lines.append("SL: answered within the threshold, of those answered; SL*: of those "
+                 "answered or who hung up (short hang-ups left out)")
+    if result.in_menus:
+        lines.append("ended in the menus, no queue: " + ", ".join(
+            f"{where} {count}" for where, count in sorted(result.in_menus.items())))
     lines += guarantees(config, result)
     return "\n".join(lines)
 
@@ -128,5 +134,5 @@ def as_json(result: Result) -> dict[str, Any]:
                        for (q, t), f in sorted(result.figures.items())},
             "intervals": {f"{q}/{n}": _figures(f)
                           for (q, n), f in sorted(result.by_interval.items())},
-            "past_guarantee": result.past_guarantee,
+            "past_guarantee": result.past_guarantee, "in_menus": result.in_menus,
             "starvation_warnings": result.starvation_warnings}

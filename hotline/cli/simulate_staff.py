@@ -13,7 +13,7 @@ from typing import Any
 
 from hotline.cli.simulate_inputs import checked, checked_traffic, misfit_of, progress_bar
 from hotline.cli.simulate_report import seconds_text, share_text
-from routing.staffing import Staffing, staff
+from routing.staffing import Staffing, level, staff
 
 TARGET = re.compile(r"^(\d{1,2}(?:\.\d+)?|100)/(\d+(?:\.\d+)?)$")
 
@@ -27,8 +27,8 @@ def add_staff_parser(what: Any) -> None:
     staff_.add_argument("--queue", required=True)
     staff_.add_argument("--target", default="85/20", type=target_of,
                         help="percent answered / within seconds (default 85/20)")
-    staff_.add_argument("--days", dest="staff_days", type=int, default=5,
-                        help="simulated days pooled per interval (default 5)")
+    staff_.add_argument("--days", dest="staff_days", type=int, default=20,
+                        help="simulated days pooled per interval (default 20)")
     staff_.add_argument("--seed", dest="staff_seed", type=int, default=1)
     staff_.add_argument("--json", dest="staff_json", type=Path,
                         help="also write the plan here")
@@ -60,7 +60,8 @@ def staff_command(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"{args.staff_config}: {exc}", file=sys.stderr)
             return 1
-    print(plan_table(plan, traffic.interval, share, within, args.staff_days))
+    abandons = config.queues[args.queue].service_level.abandons_count
+    print(plan_table(plan, traffic.interval, share, within, args.staff_days, abandons))
     if args.staff_json:
         args.staff_json.write_text(json.dumps(plan_json(plan, traffic.interval), indent=1)
                                    + "\n")
@@ -72,15 +73,16 @@ def _clock(seconds: float) -> str:
 
 
 def plan_table(plan: Staffing, interval: float, share: float, within: float,
-               days: int) -> str:
-    lines = [f"{plan.queue}: {share:.0%} within {within:g}s, agents like {plan.template} "
-             f"({plan.simulations} simulations of {days} day(s))",
+               days: int, abandons: bool) -> str:
+    counted = "hang-ups counted as missed" if abandons else "of those answered"
+    lines = [f"{plan.queue}: {share:.0%} within {within:g}s ({counted}), agents like "
+             f"{plan.template} ({plan.simulations} simulations of {days} day(s))",
              f"{'from':<7}{'callers':>8}{'Erlang C':>10}{'simulated':>10}{'SL':>8}{'ASA':>8}"
              f"{'hung up':>9}"]
     for row in plan.intervals:
         f = row.figures
         lines.append(f"{_clock(row.index * interval):<7}{row.offered:>8.1f}{row.erlang_c:>10}"
-                     f"{row.agents:>10}{share_text(f.service_level):>8}{seconds_text(f.asa):>8}"
+                     f"{row.agents:>10}{share_text(level(f, abandons)):>8}{seconds_text(f.asa):>8}"
                      f"{share_text(f.abandoned / f.offered if f.offered else None):>9}")
     total = sum(r.agents for r in plan.intervals) * interval / 3600
     erlang = sum(r.erlang_c for r in plan.intervals) * interval / 3600

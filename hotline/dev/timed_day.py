@@ -105,6 +105,7 @@ class DayFigures:
     calls: int
     engine: QueueFigures
     replays: dict[str, dict[str, Any]]  # source ("records", "queue_log") -> talk/all
+    recorded_day: str  # the day (in the hotline's time zone) the records are under
 
 
 async def run_day(settings: Settings, redis: Redis, day: TimedDay,
@@ -144,4 +145,4 @@ async def run_day(settings: Settings, redis: Redis, day: TimedDay,
         if done.returncode != 0:
             raise RuntimeError(f"hotline simulate --replay {source}: {done.stderr}")
         replays[name] = json.loads(out.read_text())["queues"]["talk/all"]
-    return DayFigures(len(placed), seen, replays)
+    return DayFigures(len(placed), seen, replays, today)

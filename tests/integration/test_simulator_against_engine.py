@@ -10,7 +10,10 @@ come from `bench/simulate_vs_engine.py`, 5 minutes).
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,3 +58,18 @@ async def test_a_day_on_the_sandbox_replays_in_the_simulator_with_the_same_figur
         assert replayed["offered"] == figures.calls
         assert abs(replayed["service_level"] - seen.service_level) * 100 <= points, source
         assert abs(replayed["asa_s"] - seen.asa) <= seconds, source
+
+    # The replay is simulated, not copied: the same callers with one agent fewer wait
+    # longer.
+    fewer = tmp_path / "fewer.yaml"
+    fewer.write_text(f"logged_in: [{', '.join(day.agent_ids()[:-1])}]\n")
+    env = {**os.environ, "HOTLINE_REDIS_URL": settings.redis_url,
+           "HOTLINE_KEY_PREFIX": settings.key_prefix}
+    done = subprocess.run([sys.executable, "-m", "hotline", "simulate", "--config",
+                           str(tmp_path / "hotline.yaml"), "--replay", figures.recorded_day,
+                           "--traffic", str(fewer), "--json", str(tmp_path / "fewer.json")],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    short = json.loads((tmp_path / "fewer.json").read_text())["queues"]["talk/all"]
+    print(f"replay, 7 agents: SL {short['service_level']:.1%}  ASA {short['asa_s']:.2f}s")
+    assert short["asa_s"] > figures.replays["records"]["asa_s"] + 0.2
