@@ -23,7 +23,8 @@ its line).
         per_hour: 120
         paths: {"1 2": 0.5, "2": 0.3, "": 0.2}   # the keys they press, and their share
         menu_time: {distribution: fixed, mean: 30s}
-    tiers: {normal: 0.9, gold: 0.1}   # the VIP mix of callers (shares)
+    tiers: {normal: 0.9, gold: 0.1}   # the VIP mix of callers (shares)...
+    caller_numbers: callers.txt   # ...or numbers looked up in the billing backend
     logged_in: ["1001", "1002"]   # on duty all day (every YAML agent if no shifts either)
     shifts:                       # ...or on duty from start to end
       - {agents: ["1003", "1004"], start: 0h, end: 4h}
@@ -154,12 +155,18 @@ class Traffic(Strict):
     numbers: dict[Annotated[str, Field(pattern=r"^[0-9*#+]{2,20}$")], NumberTraffic] = \
         Field(default_factory=dict)
     tiers: dict[Tier, Share] = Field(default_factory=_everyone_normal)
+    # A file (beside the traffic file) of caller numbers, one a line: the tier mix is then
+    # what the billing backend says of them, as the engine looks a caller up.
+    caller_numbers: str | None = None
     logged_in: list[AgentId] | None = None
     shifts: list[Shift] = Field(default_factory=list)
     back_after_rona: Seconds = 60.0
 
     @model_validator(mode="after")
     def _mix(self) -> Traffic:
+        if self.caller_numbers is not None and "tiers" in self.model_fields_set:
+            raise ValueError("give tiers (a mix) or caller_numbers (looked up in the billing "
+                             "backend), one of them")
         if abs(sum(self.tiers.values()) - 1.0) > 1e-6:
             raise ValueError(f"the tiers' shares add up to {sum(self.tiers.values()):g}, not 1")
         if self.interval <= 0:

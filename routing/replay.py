@@ -59,7 +59,8 @@ def from_record(entry: Mapping[str, str]) -> Served:
         ring = max(0.0, float(entry["answered"]) - float(entry["rang"]))
     return Served(entry["call"], entry["queue"], entry.get("tier") or "normal",
                   float(entry["arrived"]), entry["outcome"], float(entry["waited"]),
-                  float(entry.get("talk") or 0.0), entry.get("agent", ""), ring)
+                  float(entry.get("talk") or 0.0), entry.get("agent", ""), ring,
+                  int(float(entry.get("unanswered") or 0)))
 
 
 @dataclass

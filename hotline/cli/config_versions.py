@@ -41,7 +41,7 @@ def config_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.config_command == "check":
         return config_check(args.file, args.prompts_dir)
     if args.config_command == "diff":
-        return config_diff(args.old, args.new, args.traffic, args.seed)
+        return config_diff(args.old, args.new, args.traffic, args.seed, settings)
     if getattr(args, "author", None):
         settings = replace(settings, author=args.author)
     return asyncio.run(config_versions(args, settings))
@@ -69,7 +69,8 @@ def config_check(path: Path, prompts_dir: Path | None = None) -> int:
     return 1
 
 
-def config_diff(old: Path, new: Path, traffic: Path | None = None, seed: int = 1) -> int:
+def config_diff(old: Path, new: Path, traffic: Path | None = None, seed: int = 1,
+                settings: Settings | None = None) -> int:
     from config.diff import describe_changes
     from config.loader import ConfigError, load
 
@@ -86,7 +87,8 @@ def config_diff(old: Path, new: Path, traffic: Path | None = None, seed: int = 1
     if traffic is not None:
         from hotline.cli.simulate import predicted_effect
 
-        effect = predicted_effect(before, after, (old, new), traffic, seed)
+        effect = predicted_effect(before, after, (old, new), traffic, seed,
+                                  settings or Settings.from_env())
         if effect is None:
             return 1
         print(f"\nPredicted on the callers of {traffic} (seed {seed}):\n{effect}")

@@ -14,7 +14,13 @@ from typing import Any
 from config.model import HotlineConfig
 from config.traffic import Traffic
 from hotline.cli.simulate_chart import sl_chart
-from hotline.cli.simulate_inputs import checked, checked_traffic, misfit_of, progress_bar
+from hotline.cli.simulate_inputs import (
+    checked,
+    checked_traffic,
+    misfit_of,
+    progress_bar,
+    with_tiers,
+)
 from hotline.cli.simulate_replay import NoDay, load
 from hotline.cli.simulate_report import as_json, compared, table
 from hotline.cli.simulate_staff import add_staff_parser, staff_command
@@ -48,7 +54,7 @@ def add_simulate_parser(sub: Any) -> None:
 
 def simulate_command(args: argparse.Namespace, settings: Settings) -> int:
     if getattr(args, "simulate_what", None) == "staff":
-        return staff_command(args)
+        return staff_command(args, settings)
     if args.config is None or (args.traffic is None and args.replay is None):
         print("hotline simulate: give --config, and --traffic or --replay (or both)",
               file=sys.stderr)
@@ -56,6 +62,9 @@ def simulate_command(args: argparse.Namespace, settings: Settings) -> int:
     config = checked(args.config)
     traffic = checked_traffic(args.traffic) if args.traffic else None
     if config is None or (args.traffic and traffic is None):
+        return 1
+    if traffic is not None and (traffic := with_tiers(traffic, args.traffic, config,
+                                                      settings)) is None:
         return 1
     if traffic is not None and not traffic.calls and args.replay is None:
         print(f"{args.traffic}: nobody calls: give a queue per_hour or per_day, or numbers",
@@ -123,12 +132,13 @@ def _runner(args: argparse.Namespace, traffic: Traffic | None,
 
 
 def predicted_effect(before: HotlineConfig, after: HotlineConfig, paths: tuple[Path, Path],
-                     traffic_path: Path, seed: int) -> str | None:
+                     traffic_path: Path, seed: int, settings: Settings) -> str | None:
     """What `config diff --traffic` adds: the same callers under both YAMLs, the SL
     and hang-up changes per queue and tier (None, with the problems on stderr, when
     the traffic does not fit)."""
     traffic = checked_traffic(traffic_path)
-    if traffic is None:
+    if traffic is None or (traffic := with_tiers(traffic, traffic_path, before,
+                                                 settings)) is None:
         return None
     if not traffic.calls:
         print(f"{traffic_path}: nobody calls: give a queue per_hour or per_day, or numbers",

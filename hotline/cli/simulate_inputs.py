@@ -8,11 +8,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from redis.exceptions import RedisError
 from tqdm import tqdm
 
 from config.loader import check, check_traffic
 from config.model import HotlineConfig
 from config.traffic import Traffic
+from hotline.settings import Settings
 from routing.callers import unfit_paths
 
 
@@ -55,3 +57,24 @@ def misfit_of(traffic: Traffic, config: HotlineConfig, path: Path) -> str | None
     if paths:
         return f"under {path}, " + "; ".join(paths)
     return None
+
+
+def with_tiers(traffic: Traffic, path: Path, config: HotlineConfig,
+               settings: Settings) -> Traffic | None:
+    """The traffic with its `caller_numbers` looked up in the billing backend (as it is
+    without them); None, with the reason on stderr, when they cannot be."""
+    if traffic.caller_numbers is None:
+        return traffic
+    from hotline.cli.simulate_tiers import NoNumbers, with_looked_up_tiers
+
+    try:
+        looked_up, said = with_looked_up_tiers(traffic, path, config, settings)
+    except NoNumbers as exc:
+        print(f"{path}: {exc}", file=sys.stderr)
+        return None
+    except (RedisError, OSError) as exc:
+        print(f"{path}: caller_numbers: the billing backend's Redis does not answer ({exc}): "
+              "start it, or fix HOTLINE_REDIS_URL", file=sys.stderr)
+        return None
+    print(said)
+    return looked_up

@@ -11,8 +11,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hotline.cli.simulate_inputs import checked, checked_traffic, misfit_of, progress_bar
+from hotline.cli.simulate_inputs import (
+    checked,
+    checked_traffic,
+    misfit_of,
+    progress_bar,
+    with_tiers,
+)
 from hotline.cli.simulate_report import seconds_text, share_text
+from hotline.settings import Settings
 from routing.staffing import Staffing, level, staff
 
 TARGET = re.compile(r"^(\d{1,2}(?:\.\d+)?|100)/(\d+(?:\.\d+)?)$")
@@ -41,10 +48,11 @@ def target_of(text: str) -> tuple[float, float]:
     return float(match[1]) / 100, float(match[2])
 
 
-def staff_command(args: argparse.Namespace) -> int:
+def staff_command(args: argparse.Namespace, settings: Settings) -> int:
     config = checked(args.staff_config)
     traffic = checked_traffic(args.staff_traffic)
-    if config is None or traffic is None:
+    if config is None or traffic is None or \
+            (traffic := with_tiers(traffic, args.staff_traffic, config, settings)) is None:
         return 1
     if (misfit := misfit_of(traffic, config, args.staff_config)) is not None:
         print(f"{args.staff_traffic}: {misfit}", file=sys.stderr)

@@ -76,7 +76,7 @@ class QueueReporting:
 
     async def unanswered(self, call_id: str, queue: str, agent_id: str, now: float) -> None:
         if self.stats is not None:
-            rang = (await self.stats.moments(call_id)).get("rang", now)
+            rang = (await self.stats.ring_unanswered(call_id)).get("rang", now)
             self.stats.log.write(call_id, queue, agent_id, "RINGNOANSWER",
                                  int((now - rang) * 1000))
 

@@ -33,8 +33,9 @@ MOMENTS_KEPT = 86400  # seconds: when a call rang and was answered, for its ring
 #       records' time kept (s), then counter name, amount, ..., then moment name,
 #       time, ..., then the record's field, value, ...
 # Returns the call's moments noted before, as name, time, ... (none without KEYS[4]).
-# The record gets the call's ring and answer moments as the script finds them: the
-# reporting of a call's end needs no read of its own.
+# The record gets the call's ring and answer moments, and its count of rings no agent
+# answered, as the script finds them: the reporting of a call's end needs no read of
+# its own.
 _COUNT = """
 local moments_from = 8 + 2 * tonumber(ARGV[5])
 local record_from = moments_from + 2 * tonumber(ARGV[6])
@@ -55,7 +56,7 @@ end
 if KEYS[5] then
   local record = {unpack(ARGV, record_from)}
   for i = 1, #before, 2 do
-    if before[i] == 'rang' or before[i] == 'answered' then
+    if before[i] == 'rang' or before[i] == 'answered' or before[i] == 'unanswered' then
       record[#record + 1] = before[i]
       record[#record + 1] = before[i + 1]
     end
@@ -74,6 +75,15 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return before
 """
+
+# KEYS: the call's moments; ARGV: time kept (s). One more ring no agent answered, for the
+# record of the call's time in the queues. Returns the moments, as name, time, ...
+_UNANSWERED = """
+redis.call('HINCRBY', KEYS[1], 'unanswered', 1)
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return redis.call('HGETALL', KEYS[1])
+"""
+
 
 
 def served_key(base: str, day: str) -> str:
@@ -103,6 +113,7 @@ class QueueStats:
         self.log = queue_log
         self._count = redis.register_script(_COUNT)
         self._mark = redis.register_script(_MARK)
+        self._unanswered = redis.register_script(_UNANSWERED)
 
     def day(self, at: float | None = None) -> str:
         zone = zoneinfo.ZoneInfo(self.timezone())
@@ -163,6 +174,12 @@ class QueueStats:
         """Note the call's `moments`; returns those noted before (one request)."""
         raw = await self._mark(keys=[self.call_key(call_id)],
                                args=[MOMENTS_KEPT, *_flat(moments)])
+        return {str(k): float(v) for k, v in zip(raw[::2], raw[1::2], strict=True)}
+
+    async def ring_unanswered(self, call_id: str) -> dict[str, float]:
+        """Count a ring of the call that no agent answered; returns its moments (one
+        request, as the read of them was)."""
+        raw = await self._unanswered(keys=[self.call_key(call_id)], args=[MOMENTS_KEPT])
         return {str(k): float(v) for k, v in zip(raw[::2], raw[1::2], strict=True)}
 
     async def moments(self, call_id: str) -> dict[str, float]:

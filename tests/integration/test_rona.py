@@ -12,7 +12,9 @@ from redis.asyncio import Redis
 
 from agents.state import AgentState
 from hotline.dev.simulated_callers import SimulatedCaller, place_call
+from hotline.queues.stats import served_records
 from hotline.settings import Settings
+from routing.replay import from_record
 from tests.integration.helpers import agents_ready, engine_for, until, wait_ended
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
@@ -55,6 +57,15 @@ async def test_no_answer_sets_not_ready_and_the_next_agent_gets_the_call(
         assert agent["state"] == AgentState.NOT_READY.value and agent["reason"] == "no answer"
         record = await wait_ended(engine, call_id)
         assert record["outcome"].startswith("to an agent from queue billing")
+        # The day's record of the caller's time in the queue, for a replay: the ring
+        # 1001 let run out, and 1002's answer.
+        served = await until(lambda: served_records(redis, settings.key_prefix,
+                                                    engine.stats.day()), 10,
+                             "the caller's time in the queue is recorded",
+                             holds=lambda rs: any(r["call"] == call_id for r in rs))
+        mine = from_record(next(r for r in served if r["call"] == call_id))
+        assert (mine.outcome, mine.agent, mine.let_ring) == ("answered", "1002", 1)
+        assert mine.waited > 2 and 0 < mine.ring < 2  # the missed ring of 2 s counts
 
         # One file for the whole call: the menu, the hold, the ringing, the agent's talk.
         entry = await until(lambda: engine.recordings.entry(call_id), 10,

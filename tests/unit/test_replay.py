@@ -56,8 +56,10 @@ def test_a_queue_without_abandons_has_callers_who_never_hang_up() -> None:
 def test_a_stream_entry_becomes_a_record_with_its_ring() -> None:
     entry = dict(zip(*[iter(Served("c1", "talk", "gold", DAY, "answered", 4.0, 30.0,
                                     "a0").fields())] * 2, strict=True))
-    record = from_record({**entry, "rang": f"{DAY + 1:.3f}", "answered": f"{DAY + 4:.3f}"})
+    record = from_record({**entry, "rang": f"{DAY + 1:.3f}", "answered": f"{DAY + 4:.3f}",
+                          "unanswered": "1.000"})
     assert record.ring == pytest.approx(3.0) and record.talk == 30.0 and record.agent == "a0"
+    assert record.let_ring == 1
     with pytest.raises(ValueError, match="outcome"):
         from_record({**entry, "outcome": "lost"})
 

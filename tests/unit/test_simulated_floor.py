@@ -153,3 +153,11 @@ def test_a_traffic_file_where_nobody_calls_is_refused_unless_a_day_is_replayed(
     yaml = Path(__file__).resolve().parents[2] / "config" / "hotline.yaml"
     assert main(["simulate", "--config", str(yaml), "--traffic", str(path)]) == 1
     assert "nobody calls" in capsys.readouterr().err
+
+
+def test_a_tier_mix_and_caller_numbers_together_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "traffic.yaml"
+    path.write_text("queues:\n  talk: {per_hour: 10, handle_time: {mean: 3m}}\n"
+                    "tiers: {normal: 1}\ncaller_numbers: callers.txt\n")
+    found, problems = check_traffic(path)
+    assert found is None and any("one of them" in p.message for p in problems), problems
