@@ -3,7 +3,8 @@
 Each finding names where in the document it is (`loc`) so the loader can give its
 line and column. Errors stop a version from going live; warnings are shown only. The
 checks live by theme: menus and the calendar (`checks_menus`), queues and tiers
-(`checks_queues`), numbers and phones (`checks_numbers`), durations (`checks_values`).
+(`checks_queues`), numbers and phones (`checks_numbers`, `checks_phones`), durations
+(`checks_values`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from config.checks_base import Finding, Severity, ref, unknown
 from config.checks_menus import calendar_opens, entry_nodes, reachability, traps
 from config.checks_numbers import caller_routes, endpoints, numbers
+from config.checks_phones import phones
 from config.checks_queues import coverage, moves, ordering, tier_promises
 from config.checks_values import durations
 from config.menus import Collect, Node, SelfService, SetLanguage, ToQueue
@@ -29,6 +31,7 @@ CALL_VALUES = ("balance", "bill_amount", "bill_due", "caller_number", "new_balan
 
 def cross_check(config: HotlineConfig) -> list[Finding]:
     return [
+        *phones(config),
         *references(config),
         *reachability(config),
         *traps(config),

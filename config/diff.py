@@ -61,7 +61,17 @@ def _walk(a: Any, b: Any, path: Path, old: HotlineConfig, new: HotlineConfig,
         return
     field = str(path[-1]) if path else ""
     level = "level " if _is_skill(path) else ""
-    out.append(f"{_label(path, new)}: {level}{_value(a, field)} → {_value(b, field)}")
+    before, after = (_phone_value(v, path, c) if v is None else _value(v, field)
+                     for v, c in ((a, old), (b, new)))
+    out.append(f"{_label(path, new)}: {level}{before} → {after}")
+
+
+def _phone_value(value: None, path: Path, config: HotlineConfig) -> str:
+    """An agent's phone setting left unset follows the hotline's `phones:`: say so."""
+    if len(path) == 4 and path[0] == "agents" and path[2] == "phone":
+        default = getattr(config.phones, str(path[3]))
+        return f"the hotline's ({_value(default, str(path[3]))})"
+    return _value(value, "")
 
 
 def _steps(a: list[dict[str, Any]], b: list[dict[str, Any]], path: Path, old: HotlineConfig,

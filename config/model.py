@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, HttpUrl, field_validator
 
 from config.menus import MenuNode
+from config.phones import Phone, Phones, phone_of
 from config.queues import Agent, Queue, Skill, Vip
 from config.types import AgentId, Digits, Hours, Key, Name, Seconds, Share, Strict
 
@@ -171,3 +172,8 @@ class HotlineConfig(Strict):
     review: Review = Review()
     sampling: Sampling
     backends: Backends = Backends()
+    phones: Phones = Phones()
+
+    def phone(self, agent_id: str) -> Phone:
+        """The agent's phone settings: `phones:` with the agent's own over them."""
+        return phone_of(self.phones, self.agents[agent_id].phone)

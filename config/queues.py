@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from config.phones import PhoneSettings
 from config.types import AgentId, Name, Proficiency, Seconds, Share, Strict
 
 TIERS = ("diamond", "gold", "silver", "normal")
@@ -21,6 +22,7 @@ class Agent(Strict):
     endpoint: str = Field(pattern=r"^[A-Za-z]+/[^\s]+$")  # PJSIP/agent-1001
     skills: dict[Name, Proficiency] = Field(min_length=1)
     wrap_up: Seconds = 10.0
+    phone: PhoneSettings = PhoneSettings()  # this agent's own, over the `phones:` defaults
 
 
 class RelaxStep(Strict):

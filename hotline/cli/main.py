@@ -9,6 +9,7 @@ import os
 import select
 import sys
 
+from hotline.cli.agents import add_agents_parser, agents_command
 from hotline.cli.billing import add_billing_parser, billing_command
 from hotline.cli.config_versions import add_config_parser, config_command
 from hotline.cli.doctor import add_doctor_parser, doctor_command
@@ -90,6 +91,7 @@ def _run(argv: list[str] | None) -> int:
     add_doctor_parser(sub)
     add_people_parsers(sub)
     add_simulate_parser(sub)
+    add_agents_parser(sub)
 
     args = parser.parse_args(argv)
     logs.configure(logging.DEBUG if args.verbose else logging.INFO)
@@ -114,6 +116,8 @@ def _run(argv: list[str] | None) -> int:
             return web_command(args, settings)
         case "users":
             return asyncio.run(users_command(args, settings))
+        case "agents":
+            return agents_command(args, settings)
         case "simulate":
             return simulate_command(args, settings)
         case "demo":

@@ -1,6 +1,7 @@
 """Agents' phones follow the live config: their PJSIP endpoints are written for Asterisk
 to include and reloaded whenever a version changes them, and each agent's dial string is
-an Asterisk global (`HOTLINE_PHONE_<agent id>`), so connecting a caller is one
+an Asterisk global (`HOTLINE_PHONE_<agent id>`), and so is the auto-answer header its
+phone is asked for (`HOTLINE_ANSWER_<agent id>`), so connecting a caller is one
 `Redirect` to `hotline-connect,<ring seconds>-<agent id>` with nothing set before it."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from config.model import HotlineConfig
 from pbx.ami import AmiConnection, AmiError
-from pbx.pjsip_agents import render
+from pbx.pjsip_agents import render, sip_name
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,9 @@ class AgentPhones:
     def write(self, config: HotlineConfig) -> None:
         if self.path is None:
             return
-        text = render((a.endpoint for a in config.agents.values()), self.secret_key)
+        text = render(((a.endpoint, config.phone(agent_id))
+                       for agent_id, a in config.agents.items()), self.secret_key,
+                      config.phones)
         if self.path.exists() and self.path.read_text() == text:
             return
         partial = self.path.with_suffix(".partial")
@@ -49,9 +52,12 @@ class AgentPhones:
                         self.path, exc)
 
     async def publish_dial_strings(self, config: HotlineConfig) -> None:
-        actions = [self.ami.send_action({"Action": "Setvar", "Variable": dial_variable(agent_id),
-                                         "Value": agent.endpoint})
-                   for agent_id, agent in config.agents.items()]
+        actions = [self.ami.send_action({"Action": "Setvar", "Variable": variable,
+                                         "Value": value})
+                   for agent_id, agent in config.agents.items()
+                   for variable, value in ((dial_variable(agent_id), agent.endpoint),
+                                           (answer_variable(agent_id),
+                                            auto_answer(config, agent_id)))]
         try:
             await asyncio.gather(*actions)
         except AmiError as exc:
@@ -67,3 +73,16 @@ class AgentPhones:
 
 def dial_variable(agent_id: str) -> str:
     return f"HOTLINE_PHONE_{agent_id}"
+
+
+def answer_variable(agent_id: str) -> str:
+    """The global holding how the agent's phone is asked to answer by itself (read by
+    `hotline-connect` into its pre-dial handler `hotline-auto-answer`)."""
+    return f"HOTLINE_ANSWER_{agent_id}"
+
+
+def auto_answer(config: HotlineConfig, agent_id: str) -> str:
+    """The auto-answer header the agent's phone gets: only a PJSIP phone has one."""
+    if sip_name(config.agents[agent_id].endpoint) is None:
+        return "none"
+    return config.phone(agent_id).auto_answer

@@ -30,7 +30,7 @@ from hotline.runtime.checkup import (
 from hotline.runtime.redis_client import connect
 from hotline.settings import Settings
 from pbx.ami import AmiConnection
-from pbx.pjsip_agents import render
+from pbx.pjsip_agents import default_phones, render
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,7 +84,8 @@ def test_a_user_that_streams_keys_or_lacks_a_class_fails() -> None:
 
 
 def test_endpoints_of_the_agents_file_and_the_clock() -> None:
-    text = render(["PJSIP/agent-1001", "PJSIP/agent-1002", "Local/1003@sim-agent"], b"k")
+    text = render(default_phones(["PJSIP/agent-1001", "PJSIP/agent-1002",
+                                  "Local/1003@sim-agent"]), b"k")
     assert endpoints_in(text) == ["agent-1001", "agent-1002"]
     assert judge_clock(0.3).status == "ok"
     late = judge_clock(-3.5)
@@ -150,7 +151,7 @@ async def test_a_broken_deployment_gets_what_to_fix_for_each_fault(
         tmp_path: Path) -> None:
     # The agents' endpoints written where pjsip.conf does not include them.
     agents_file = tmp_path / "pjsip_agents.conf"
-    agents_file.write_text(render(["PJSIP/agent-doctor"], b"k"))
+    agents_file.write_text(render(default_phones(["PJSIP/agent-doctor"]), b"k"))
     # A manager.conf whose user hears every key callers press.
     lazy = tmp_path / "manager.conf"
     lazy.write_text(manager_conf(asterisk).read_text().replace(

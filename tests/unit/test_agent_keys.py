@@ -12,7 +12,7 @@ from agents.keys import (
     presence_worth_a_read,
 )
 from agents.state import AgentState, Move
-from pbx.pjsip_agents import phone_password, render, sip_name
+from pbx.pjsip_agents import default_phones, phone_password, render, sip_name
 
 REASONS = {"1": "break", "2": "lunch"}
 
@@ -53,7 +53,8 @@ def test_a_phone_busy_on_another_call_takes_the_agent_out_until_it_is_idle() -> 
 
 
 def test_one_endpoint_per_pjsip_agent_with_a_derived_password() -> None:
-    text = render(["PJSIP/agent-1001", "Local/1002@sim-agent", "PJSIP/agent-1001"], b"k")
+    text = render(default_phones(["PJSIP/agent-1001", "Local/1002@sim-agent",
+                                  "PJSIP/agent-1001"]), b"k")
     assert text.count("[agent-1001]") == 3 and "1002" not in text
     assert f"password = {phone_password(b'k', 'agent-1001')}" in text
     assert phone_password(b"k", "agent-1001") != phone_password(b"other", "agent-1001")
