@@ -1,9 +1,13 @@
 """`hotline agents phone ID`: what an agent's softphone needs to register and take calls,
-from the routing YAML's phone settings and the engine's secret key."""
+from the routing YAML's phone settings and the engine's secret key; `hotline agents
+list`: every agent's phone as Asterisk sees it now."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +38,7 @@ def add_agents_parser(sub: Any) -> None:
                        "HOTLINE_CONFIG)")
     phone.add_argument("--server", help="the address phones reach Asterisk at, host or "
                        "host:port (default: the AMI host, port 5060, or the TLS port)")
+    add_list_parser(what)
 
 
 def agents_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -45,6 +50,8 @@ def agents_command(args: argparse.Namespace, settings: Settings) -> int:
     except ConfigError as exc:
         print(exc)
         return 1
+    if args.agents_command == "list":
+        return asyncio.run(agents_listing(config, settings))
     if args.agent not in config.agents:
         print(f"{path}: no agent {args.agent}")
         return 1
@@ -88,3 +95,70 @@ def phone_sheet(config: HotlineConfig, agent_id: str, name: str, password: str,
     agent = config.agents[agent_id]
     return "\n".join([f"agent {agent_id} ({agent.name}): the softphone's settings",
                       *(f"  {label:<14}{value}" for label, value in rows)])
+
+
+def add_list_parser(what: Any) -> None:
+    listing = what.add_parser("list", help="every agent's phone: registered or not, the "
+                              "round trip of its last qualify, transport, encryption, NAT, "
+                              "codecs")
+    listing.add_argument("--config", type=Path, help="the routing YAML (default: "
+                         "HOTLINE_CONFIG)")
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneStatus:
+    """What Asterisk says of an agent's endpoint (PJSIPShowEndpoint's events)."""
+
+    registered: str  # yes; unreachable (registered, not answering its qualify); no
+    roundtrip_ms: float | None  # the last qualify's
+
+
+def phone_status(events: Iterable[Mapping[str, str]]) -> PhoneStatus:
+    contacts = [e for e in events if e.get("Event") == "ContactStatusDetail"]
+    reachable = [c for c in contacts if c.get("Status") in ("Reachable", "NonQualified")]
+    usec = next((c.get("RoundtripUsec") for c in reachable
+                 if c.get("RoundtripUsec", "N/A").isdigit()), None)
+    registered = "yes" if reachable else "unreachable" if contacts else "no"
+    return PhoneStatus(registered, int(usec) / 1000 if usec else None)
+
+
+def list_table(config: HotlineConfig, statuses: Mapping[str, PhoneStatus | None]) -> str:
+    lines = [f"{'agent':<8}{'name':<14}{'phone':<24}{'registered':<12}{'RTT':>9}  "
+             f"{'transport':<10}{'encryption':<11}{'network':<11}codecs"]
+    for agent_id, agent in config.agents.items():
+        phone, status = config.phone(agent_id), statuses.get(agent_id)
+        if sip_name(agent.endpoint) is None:
+            registered, rtt = "-", "-"
+        elif status is None:
+            registered, rtt = "unknown", "-"  # Asterisk has no such endpoint
+        else:
+            registered = status.registered
+            rtt = f"{status.roundtrip_ms:.1f} ms" if status.roundtrip_ms is not None else "-"
+        lines.append(f"{agent_id:<8}{agent.name[:13]:<14}{agent.endpoint[:23]:<24}"
+                     f"{registered:<12}{rtt:>9}  {phone.transport:<10}{phone.encryption:<11}"
+                     f"{phone.network:<11}{','.join(phone.codecs)}")
+    return "\n".join(lines)
+
+
+async def agents_listing(config: HotlineConfig, settings: Settings) -> int:
+    from pbx.ami import AmiConnection, AmiError
+
+    ami = AmiConnection(settings.ami, lambda _event: None)
+    ami.start()
+    try:
+        await ami.wait_up(10)
+        statuses: dict[str, PhoneStatus | None] = {}
+        for agent_id, agent in config.agents.items():
+            name = sip_name(agent.endpoint)
+            if name is None:
+                continue
+            answer = await ami.send_action({"Action": "PJSIPShowEndpoint", "Endpoint": name},
+                                           check=False)
+            statuses[agent_id] = phone_status(answer.events) if answer.ok else None
+    except AmiError as exc:
+        print(f"Asterisk's AMI does not answer ({exc}): `hotline doctor` says why")
+        return 1
+    finally:
+        await ami.close()
+    print(list_table(config, statuses))
+    return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from hotline.dev import sandbox
 from hotline.dev.local_redis import free_port
 from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.settings import Settings
+from pbx.pjsip_agents import phone_password
 from tests.integration.helpers import engine_for, until
 from tests.integration.test_softphones import (
     CONFIG,
@@ -99,6 +101,44 @@ async def test_a_softphone_registers_with_what_hotline_agents_phone_prints(
         await asyncio.to_thread(phone.register)  # fails unless Asterisk takes the password
         contacts = await asyncio.to_thread(asterisk.cli, f"pjsip show aor {PHONE}")
         assert f"{PHONE}/sip:" in contacts
+    finally:
+        await engine.stop()
+        phone.close()
+
+
+async def test_hotline_agents_list_shows_who_is_registered_and_the_round_trip(
+        phones_settings: Settings, redis: Redis, tmp_path: Path,  # noqa: F811
+        asterisk: sandbox.SandboxInstance, capsys: pytest.CaptureFixture[str]) -> None:
+    from config.loader import load
+    from hotline.cli.agents import agents_listing
+
+    # On the LAN: the SIPp harness registers from another port than the one that takes
+    # calls, which a phone behind NAT (its contact rewritten to the REGISTER's source)
+    # would not survive.
+    engine, _ = await engine_for(phones_settings, redis, with_phone("{codecs: [ulaw]}"),
+                                 tmp_path)
+    phone = Softphone(asterisk)
+    try:
+        config = load(tmp_path / "hotline.yaml")
+        phone.password = phone_password(engine.phones.secret_key, PHONE)
+        await until(lambda: asyncio.to_thread(asterisk.cli, "pjsip show endpoints"), 10,
+                    f"{PHONE} is an endpoint", holds=lambda endpoints: PHONE in endpoints)
+
+        async def listed() -> str:
+            assert await agents_listing(config, phones_settings) == 0
+            return capsys.readouterr().out
+
+        # Not registered, or (a phone an earlier test registered, now gone) failing its
+        # qualify: never "yes" before this phone registers.
+        await until(listed, 20, "1001's phone is not reachable",
+                    holds=lambda out: re.search(
+                        rf"^1001 .*{PHONE} +(no|unreachable) +- +udp +none +lan +ulaw$", out,
+                        re.M))
+        await asyncio.to_thread(phone.register)
+
+        after = await until(listed, 15, "1001's phone is registered and qualified",
+                            holds=lambda out: re.search(r"^1001 .* yes +\d+\.\d ms", out, re.M))
+        assert re.search(r"^1002 .*Local/1002@sim-agent +- +- ", after, re.M), after
     finally:
         await engine.stop()
         phone.close()
