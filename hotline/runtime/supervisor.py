@@ -40,8 +40,17 @@ class Supervisor:
 
     def spawn(self, work: Coroutine[Any, Any, T], what: str,
               call_id: str = "") -> asyncio.Task[T]:
-        """Run `work` in the background; a failure is logged and counted, once."""
+        """Run `work` in the background; a failure is logged and counted, once.
+
+        After stop() nothing new starts: work asked for while the engine shuts down (an
+        event read before the AMI connection closes) is cancelled before its first
+        step, rather than left running past the engine against a Redis or an Asterisk
+        that is going away. A peer engine, or this one's next start, picks the call up."""
         task = asyncio.ensure_future(work)
+        if self._stopping:
+            task.cancel()
+            log.debug("not started, stopping: %s", what)
+            return task
         self._tasks.add(task)
         task.add_done_callback(lambda done: self._finished(done, what, call_id))
         return task

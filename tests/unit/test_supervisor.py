@@ -4,6 +4,7 @@ keep going."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 
@@ -87,3 +88,18 @@ async def test_rounds_go_on_after_a_failed_round_until_stopped() -> None:
             await asyncio.sleep(0.005)
     await supervisor.stop()
     assert supervisor.failures["retention purge"] == 1 and supervisor.running == 0
+
+
+async def test_work_asked_for_after_stop_never_starts() -> None:
+    supervisor = Supervisor()
+    ran: list[str] = []
+
+    async def work(name: str) -> None:
+        ran.append(name)
+
+    await supervisor.spawn(work("before"), "before")
+    await supervisor.stop()
+    late = supervisor.spawn(work("after"), "ending a ring")  # an event read at shutdown
+    with contextlib.suppress(asyncio.CancelledError):
+        await late
+    assert late.cancelled() and ran == ["before"] and supervisor.failures == {}
