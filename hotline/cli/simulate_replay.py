@@ -9,7 +9,9 @@ import re
 import zoneinfo
 from pathlib import Path
 
-from hotline.queues.stats import served_records
+from redis.exceptions import RedisError
+
+from hotline.queues.stats import SERVED_DAYS, served_records
 from hotline.runtime.redis_client import connect
 from hotline.runtime.redis_url import redacted
 from hotline.settings import Settings
@@ -40,10 +42,15 @@ def load(source: str, timezone: str, interval: float, seed: int,
     """The day's replay, and a line saying what was read."""
     if is_day(source):
         day = the_day(source, timezone)
-        served = asyncio.run(_recorded(day, timezone, settings))
+        try:
+            served = asyncio.run(_recorded(day, timezone, settings))
+        except RedisError as exc:
+            raise NoDay(f"Redis at {redacted(settings.redis_url)} does not answer ({exc}): "
+                        "start it, or fix HOTLINE_REDIS_URL") from exc
         if not served:
             raise NoDay(f"no caller recorded on {day} in {redacted(settings.redis_url)} (prefix "
-                        f"{settings.key_prefix!r}): the engine keeps 8 days of records")
+                        f"{settings.key_prefix!r}): the engine keeps {SERVED_DAYS} days of "
+                        "records")
         return replay(served, interval, seed), f"{len(served)} record(s) of {day}"
     path = Path(source)
     try:

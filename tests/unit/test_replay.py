@@ -109,3 +109,13 @@ def test_hotline_simulate_replays_a_queue_log(tmp_path: Path,
     assert "first         all" in printed and "talk          all" in printed
     assert main(["simulate", "--config", str(yaml), "--replay", str(tmp_path / "none")]) == 1
     assert "No such file" in capsys.readouterr().err
+
+
+def test_a_replayed_day_with_redis_away_is_a_clear_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOTLINE_REDIS_URL", "redis://127.0.0.1:1")  # nothing listens there
+    yaml = tmp_path / "hotline.yaml"
+    yaml.write_text(one_skill_hotline(2))
+    assert main(["simulate", "--config", str(yaml), "--replay", "yesterday"]) == 1
+    assert "does not answer" in capsys.readouterr().err
