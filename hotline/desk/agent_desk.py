@@ -116,11 +116,17 @@ class AgentDesk:
         else:
             self._at_keypad.pop(agent_id, None)
 
+    def device_heard(self, device: str, state: str) -> None:
+        """The phone's latest state, noted as soon as it is heard (`device_changed` runs
+        after the phone's earlier changes are handled, and asks whether it still holds)."""
+        if self.agent_at(device) is not None:
+            self._device_states[device] = state
+
     async def device_changed(self, device: str, state: str) -> None:
         agent_id = self.agent_at(device)
         if agent_id is None:
             return
-        self._device_states[device] = state
+        self._device_states.setdefault(device, state)
         if not presence_may_move(state):
             return
         if state in BUSY:
