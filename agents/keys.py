@@ -9,7 +9,7 @@ Pure: the code in, the move (and reason) out, or why the code means nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from agents.state import Move
@@ -17,9 +17,25 @@ from agents.state import Move
 # Not-ready reasons the engine sets by itself; the agent's phone coming back undoes them.
 PHONE_UNREACHABLE = "phone unreachable"
 BUSY_ELSEWHERE = "busy on another call"
-# Not cleared by the phone coming back: the phone itself must be fixed, then *3.
-PHONE_REFUSED = "phone refused the call: check its codecs and encryption"
+# A phone that refused the call for its codecs or encryption (SIP 488). Not cleared by
+# the phone merely being idle: only by the phone registering again (it went away and came
+# back, as a phone being fixed does), or by the agent's *3.
+PHONE_REFUSED = "phone refused the call"
 PRESENCE_REASONS = frozenset({PHONE_UNREACHABLE, BUSY_ELSEWHERE})
+ENCRYPTION_WORDS = {"none": "", "sdes": " with SRTP (keys in the SDP, sdes)",
+                    "dtls": " with SRTP keyed by DTLS"}
+
+
+def phone_refused(codecs: Sequence[str], encryption: str) -> str:
+    """The reason an agent is taken out when their phone refuses a call: what the hotline
+    offered, which the phone takes none of, so the fix can be read off the desk or log."""
+    offered = ", ".join(codecs) or "no codec"
+    return (f"{PHONE_REFUSED}: it takes none of the codecs offered ({offered})"
+            f"{ENCRYPTION_WORDS.get(encryption, '')}; fix the phone, then register it again")
+
+
+def is_phone_refusal(reason: str) -> bool:
+    return reason.startswith(PHONE_REFUSED)
 BUSY = frozenset({"INUSE", "BUSY", "RINGINUSE"})
 
 _SIMPLE = {"*1": Move.LOG_IN, "*2": Move.LOG_OUT, "*3": Move.GO_READY,
@@ -66,10 +82,12 @@ def presence_move(device_state: str, agent_state: str, reason: str) -> Asked | N
 
     A phone that is gone, or busy on a call the engine did not place, takes a ready
     agent out of the matching; when the phone is back and idle, the agent is ready again
-    (only if it was the phone, not the agent, that made them not ready)."""
+    (only if it was the phone, not the agent, that made them not ready). A phone that
+    refused a call and then goes away is being fixed: it counts as unreachable, so its
+    coming back makes the agent ready."""
     if device_state in ("UNAVAILABLE", "INVALID"):
-        if agent_state in ("ready", "wrap_up") or (
-                agent_state == "not_ready" and reason == BUSY_ELSEWHERE):
+        if agent_state in ("ready", "wrap_up") or (agent_state == "not_ready" and (
+                reason == BUSY_ELSEWHERE or is_phone_refusal(reason))):
             return Asked(Move.GO_NOT_READY, PHONE_UNREACHABLE)
         return None
     if device_state in BUSY and agent_state == "ready":

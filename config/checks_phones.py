@@ -11,6 +11,20 @@ from config.yaml_source import Loc
 
 
 def phones(c: HotlineConfig) -> Iterator[Finding]:
+    yield from agents_phones(c)
+    if c.phones.external_address is not None:
+        udp = sorted(agent_id for agent_id, agent in c.agents.items()
+                     if agent.endpoint.upper().startswith("PJSIP/")
+                     and c.phone(agent_id).transport == "udp")
+        if udp:
+            yield Finding(("phones", "external_address"), "phones.external_address is given "
+                          "to the tcp and tls transports the hotline writes; agents "
+                          f"{', '.join(udp)} are on udp, whose transport is pjsip.conf's: "
+                          "set external_signaling_address and external_media_address there",
+                          "warning")
+
+
+def agents_phones(c: HotlineConfig) -> Iterator[Finding]:
     for agent_id, agent in c.agents.items():
         if not agent.endpoint.upper().startswith("PJSIP/"):
             continue  # a phone the hotline does not provision

@@ -14,6 +14,8 @@ agent's `phone:` changes any of them for that agent (`phone_of`).
         ca: /etc/asterisk/keys/ca.crt                 # what phones are told to trust
         port: 5061
       tcp_listen: 0.0.0.0:5060     # needed by any agent on tcp
+      external_address: 203.0.113.7  # Asterisk's public address, when Asterisk itself
+      local_nets: [10.0.0.0/8]       # is behind NAT: phones outside these nets are told it
     agents:
       "1001": {..., phone: {network: behind_nat, codecs: [opus, g722]}}
 """
@@ -65,6 +67,11 @@ class Phones(Strict):
     network: Network = "lan"
     tls: Tls | None = None
     tcp_listen: str | None = None  # host:port of the TCP transport, needed by tcp phones
+    # When Asterisk itself is behind NAT: the public address that remote phones are
+    # given in its SIP and SDP (on the TCP and TLS transports the hotline writes), and
+    # the networks that reach it directly and keep seeing its own address.
+    external_address: str | None = Field(default=None, min_length=1)
+    local_nets: list[str] = Field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
-from agents.keys import BUSY_ELSEWHERE, PHONE_REFUSED, PHONE_UNREACHABLE
+from agents.keys import BUSY_ELSEWHERE, PHONE_UNREACHABLE, phone_refused
 from agents.state import Move
+from config.phones import Phone
 from config.queues import Queue, TierRule
 
 # Past this share of the tier's guaranteed wait, a caller nobody takes is a warning.
@@ -142,9 +143,9 @@ class AfterRing:
 REFUSAL_CAUSES = frozenset({58, 65, 79, 88})
 
 
-def after_ring(dial_status: str, cause: int = 0) -> AfterRing:
+def after_ring(dial_status: str, cause: int = 0, phone: Phone | None = None) -> AfterRing:
     """Asterisk's DialStatus (and the hangup cause of the agent's leg), as what happens
-    to the agent.
+    to the agent (`phone`: the agent's phone settings, which a refusal's reason names).
 
     Answered: on the call. A ring the agent let run out (RONA): not ready, "no answer".
     The caller hanging up first is an abandon: the agent did nothing wrong and is ready
@@ -161,7 +162,9 @@ def after_ring(dial_status: str, cause: int = 0) -> AfterRing:
     if dial_status == "BUSY":
         return AfterRing(RingEnd.PHONE_BUSY, Move.PHONE_TROUBLE, BUSY_ELSEWHERE)
     if cause in REFUSAL_CAUSES or dial_status == "CONGESTION":
-        return AfterRing(RingEnd.PHONE_REFUSED, Move.PHONE_TROUBLE, PHONE_REFUSED)
+        return AfterRing(RingEnd.PHONE_REFUSED, Move.PHONE_TROUBLE,
+                         phone_refused(phone.codecs, phone.encryption) if phone
+                         else phone_refused((), "none"))
     if dial_status == "CHANUNAVAIL":
         return AfterRing(RingEnd.PHONE_UNREACHABLE, Move.PHONE_TROUBLE, PHONE_UNREACHABLE)
     return AfterRing(RingEnd.NOT_ANSWERED, Move.NO_ANSWER, NO_ANSWER_REASON)

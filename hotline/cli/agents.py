@@ -38,6 +38,8 @@ def add_agents_parser(sub: Any) -> None:
                        "HOTLINE_CONFIG)")
     phone.add_argument("--server", help="the address phones reach Asterisk at, host or "
                        "host:port (default: the AMI host, port 5060, or the TLS port)")
+    phone.add_argument("--qr", action="store_true", help="also print the account as a QR "
+                       "code (a sip: URI with the password) for a phone that scans one")
     add_list_parser(what)
 
 
@@ -65,9 +67,30 @@ def agents_command(args: argparse.Namespace, settings: Settings) -> int:
     except MissingSecretKey as exc:
         print(exc)
         return 2
-    print(phone_sheet(config, args.agent, name, phone_password(secret, name),
-                      args.server or settings.ami.host))
+    password = phone_password(secret, name)
+    sheet = phone_sheet(config, args.agent, name, password, args.server or settings.ami.host)
+    print(sheet)
+    if args.qr:
+        server = next(line.split()[1] for line in sheet.splitlines()
+                      if line.strip().startswith("server "))
+        print(qr_code(account_uri(name, password, server, config.phone(args.agent).transport)))
     return 0
+
+
+def account_uri(name: str, password: str, server: str, transport: str) -> str:
+    """The account as one SIP URI, which scanning phones take as their account."""
+    return f"sip:{name}:{password}@{server};transport={transport}"
+
+
+def qr_code(text: str) -> str:
+    """`text` as a QR code drawn in the terminal's characters (two rows a line)."""
+    import io
+
+    import segno
+
+    out = io.StringIO()
+    segno.make(text, error="m").terminal(out=out, compact=True)
+    return out.getvalue()
 
 
 def phone_sheet(config: HotlineConfig, agent_id: str, name: str, password: str,
@@ -100,7 +123,7 @@ def phone_sheet(config: HotlineConfig, agent_id: str, name: str, password: str,
 def add_list_parser(what: Any) -> None:
     listing = what.add_parser("list", help="every agent's phone: registered or not, the "
                               "round trip of its last qualify, transport, encryption, NAT, "
-                              "codecs")
+                              "codecs, and what the last answered call ran on")
     listing.add_argument("--config", type=Path, help="the routing YAML (default: "
                          "HOTLINE_CONFIG)")
 
@@ -122,9 +145,29 @@ def phone_status(events: Iterable[Mapping[str, str]]) -> PhoneStatus:
     return PhoneStatus(registered, int(usec) / 1000 if usec else None)
 
 
-def list_table(config: HotlineConfig, statuses: Mapping[str, PhoneStatus | None]) -> str:
+# The AstDB family the dialplan (`hotline-phone-media`) writes each agent's last answered
+# call into: codec|media encrypted (1/0)|signalling on TLS (1/0)|epoch seconds.
+MEDIA_FAMILY = "hotline_phone_media"
+
+
+def last_call(value: str | None) -> str:
+    """What the agent's last answered call ran on, e.g. `g722 srtp tls`; `-` for none."""
+    if not value:
+        return "-"
+    codec, _, rest = value.partition("|")
+    secure_media, _, rest = rest.partition("|")
+    secure_signalling = rest.partition("|")[0]
+    return " ".join([codec.strip("()") or "?", "srtp" if secure_media == "1" else "rtp",
+                     "tls" if secure_signalling == "1" else "clear"])
+
+
+def list_table(config: HotlineConfig, statuses: Mapping[str, PhoneStatus | None],
+               last_calls: Mapping[str, str] | None = None) -> str:
+    """One row per agent. The settings columns are the YAML's; `last call` is what the
+    last answered call really ran on, as Asterisk negotiated it."""
+    last_calls = last_calls or {}
     lines = [f"{'agent':<8}{'name':<14}{'phone':<24}{'registered':<12}{'RTT':>9}  "
-             f"{'transport':<10}{'encryption':<11}{'network':<11}codecs"]
+             f"{'transport':<10}{'encryption':<11}{'network':<11}{'codecs':<16}last call"]
     for agent_id, agent in config.agents.items():
         phone, status = config.phone(agent_id), statuses.get(agent_id)
         if sip_name(agent.endpoint) is None:
@@ -136,7 +179,8 @@ def list_table(config: HotlineConfig, statuses: Mapping[str, PhoneStatus | None]
             rtt = f"{status.roundtrip_ms:.1f} ms" if status.roundtrip_ms is not None else "-"
         lines.append(f"{agent_id:<8}{agent.name[:13]:<14}{agent.endpoint[:23]:<24}"
                      f"{registered:<12}{rtt:>9}  {phone.transport:<10}{phone.encryption:<11}"
-                     f"{phone.network:<11}{','.join(phone.codecs)}")
+                     f"{phone.network:<11}{','.join(phone.codecs):<16}"
+                     f"{last_call(last_calls.get(agent_id))}")
     return "\n".join(lines)
 
 
@@ -148,6 +192,7 @@ async def agents_listing(config: HotlineConfig, settings: Settings) -> int:
     try:
         await ami.wait_up(10)
         statuses: dict[str, PhoneStatus | None] = {}
+        last_calls: dict[str, str] = {}
         for agent_id, agent in config.agents.items():
             name = sip_name(agent.endpoint)
             if name is None:
@@ -155,10 +200,16 @@ async def agents_listing(config: HotlineConfig, settings: Settings) -> int:
             answer = await ami.send_action({"Action": "PJSIPShowEndpoint", "Endpoint": name},
                                            check=False)
             statuses[agent_id] = phone_status(answer.events) if answer.ok else None
+            media = await ami.send_action({"Action": "DBGet", "Family": MEDIA_FAMILY,
+                                           "Key": agent_id}, check=False)
+            found = [e.get("Val", "") for e in media.events
+                     if e.get("Event") == "DBGetResponse"] if media.ok else []
+            if found:
+                last_calls[agent_id] = found[0]
     except AmiError as exc:
         print(f"Asterisk's AMI does not answer ({exc}): `hotline doctor` says why")
         return 1
     finally:
         await ami.close()
-    print(list_table(config, statuses))
+    print(list_table(config, statuses, last_calls))
     return 0

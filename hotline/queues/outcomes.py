@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from agents.state import AgentState, Move, MoveRefused
 from config.model import HotlineConfig
+from config.phones import Phone
 from hotline.queues.reporting import QueueReporting
 from hotline.runtime.due_timers import DueTimers
 from quality.sampling import ServedCall
@@ -100,6 +101,8 @@ class CallOutcomes:
         agent_id = fields.get("agent")
         if not agent_id or not about_the_call(fields, channel):
             return
+        if after.end is RingEnd.PHONE_REFUSED:  # its reason names the phone's settings
+            after = after_ring(status, cause, self.phone_of(agent_id))
         # The caller may be back in line already (the dialplan returned them to the
         # engine before this event was handled): the agent's move is guarded by the
         # call the agent was reserved for, not by the call's state.
@@ -159,6 +162,10 @@ class CallOutcomes:
                                    likely=AgentState.WRAP_UP)
         self.wake_matching()
 
+    def phone_of(self, agent_id: str) -> Phone | None:
+        config = self.config()
+        return config.phone(agent_id) if agent_id in config.agents else None
+
     async def returned(self, call_id: str, dial_status: str = "", cause: str = "", *,
                        unheard: bool = False) -> WaitingCall | None:
         """A caller back in AGI after an unanswered offer: where they were in line
@@ -172,8 +179,8 @@ class CallOutcomes:
         if fields.get("state") != "offered":
             return None
         agent_id = fields.get("agent")
-        after = after_ring(dial_status, int(cause) if cause.isdigit() else 0) \
-            if dial_status else None
+        after = after_ring(dial_status, int(cause) if cause.isdigit() else 0,
+                           self.phone_of(agent_id)) if dial_status and agent_id else None
         if agent_id and (unheard or (after is not None and not after.answered)):
             what, reason = (Move.CANCEL_OFFER, "ring ended unheard") if after is None \
                 else (after.agent_move, after.reason)

@@ -208,7 +208,8 @@ async def test_a_caller_who_hangs_up_while_the_phone_rings_is_an_abandon(
 
 @pytest.mark.parametrize(("status", "reason"), [
     ("486", "busy on another call"),
-    ("488", "phone refused the call: check its codecs and encryption")])
+    ("488", "phone refused the call: it takes none of the codecs offered (g722, ulaw, alaw); "
+            "fix the phone, then register it again")])
 async def test_a_phone_that_cannot_take_the_call_is_the_phone_s_problem(
         phones_settings: Settings, redis: Redis, tmp_path: Path,
         asterisk: sandbox.SandboxInstance, status: str, reason: str) -> None:

@@ -56,16 +56,27 @@ def test_encryption_codecs_and_transport_follow_the_agent_over_the_defaults() ->
                                   TLS + "  encryption: sdes\n")).config
     sections = rendered(config)
     own, other = sections["[agent-1001]"], sections["[agent-1002]"]
-    assert "transport = transport-tls" in own and "allow = opus,g722" in own
+    assert "transport = hotline-tls" in own and "allow = opus,g722" in own
+    # On the LAN, but on TLS: calls go down the phone's own connection.
+    assert "rewrite_contact = yes" in own and "rewrite_contact = yes" not in other
     assert {"media_encryption = dtls", "dtls_verify = fingerprint",
             "dtls_auto_generate_cert = yes"} <= set(own)
     # The others keep the defaults: sdes over udp, HD first, then G.711.
     assert "media_encryption = sdes" in other and "allow = g722,ulaw,alaw" in other
-    tls = sections["[transport-tls]"]
+    tls = sections["[hotline-tls]"]
     assert {"protocol = tls", "bind = 0.0.0.0:5062",
             "cert_file = /etc/asterisk/keys/hotline.crt",
             "priv_key_file = /etc/asterisk/keys/hotline.key"} <= set(tls)
-    assert "[transport-tcp]" not in sections  # nobody is on tcp
+    assert "[hotline-tcp]" not in sections  # nobody is on tcp
+    assert not any(line.startswith("external_") for line in tls)  # Asterisk is not behind NAT
+
+
+def test_asterisk_behind_nat_gives_remote_phones_its_public_address() -> None:
+    config = load_text(with_phone("{transport: tls}", TLS + "  external_address: 203.0.113.7\n"
+                                  "  local_nets: [10.0.0.0/8, 192.168.0.0/16]\n")).config
+    tls = rendered(config)["[hotline-tls]"]
+    assert {"external_signaling_address = 203.0.113.7", "external_media_address = 203.0.113.7",
+            "local_net = 10.0.0.0/8", "local_net = 192.168.0.0/16"} <= set(tls)
 
 
 @pytest.mark.parametrize(("own", "phones", "where", "words"), [
@@ -104,3 +115,41 @@ def test_a_phone_change_reads_in_plain_words() -> None:
     assert describe_changes(before, after) == [
         "agent 1001 (Zhou Min): phone network: the hotline's (lan) → behind_nat",
         "phones auto answer: none → alert-info"]
+
+
+def test_a_public_address_that_udp_phones_would_not_get_is_warned_at_its_line(
+        tmp_path: Path) -> None:
+    path = tmp_path / "hotline.yaml"
+    path.write_text(with_phone("{transport: tls}", TLS + "  external_address: 203.0.113.7\n"))
+    _, problems = check(path)
+    warned = [p for p in problems if "external_address" in p.message]
+    assert warned and warned[0].severity == "warning" and warned[0].path == \
+        "phones.external_address"
+    assert "1001" not in warned[0].message and "1002" in warned[0].message  # 1001 is on tls
+    line = path.read_text().splitlines()[warned[0].line - 1]
+    assert line.strip().startswith("external_address")
+
+
+def test_the_agents_list_says_what_the_last_call_ran_on() -> None:
+    from hotline.cli.agents import PhoneStatus, last_call, list_table
+
+    assert last_call("(g722)|1|1|1796190304") == "g722 srtp tls"
+    assert last_call("(ulaw)|0||1796190304") == "ulaw rtp clear"
+    assert last_call(None) == last_call("") == "-"
+    config = load_text(with_phone("{transport: tls}", TLS)).config
+    table = list_table(config, {"1001": PhoneStatus("yes", 1.5)},
+                       {"1001": "(g722)|1|1|1796190304"}).splitlines()
+    assert table[0].endswith("last call")
+    row = next(line for line in table if line.startswith("1001 "))
+    assert re.search(r" yes +1\.5 ms +tls +none +lan +g722,ulaw,alaw +g722 srtp tls$", row), row
+    assert next(line for line in table if line.startswith("1002 ")).endswith(" -")
+
+
+def test_the_qr_code_holds_the_account_a_phone_needs() -> None:
+    from hotline.cli.agents import account_uri, qr_code
+
+    uri = account_uri("agent-1001", "s3cret", "10.0.0.5:5061", "tls")
+    assert uri == "sip:agent-1001:s3cret@10.0.0.5:5061;transport=tls"
+    drawn = qr_code(uri).splitlines()
+    # A square of the code's modules with its quiet zone, two rows per line.
+    assert len(drawn) > 10 and len({len(line) for line in drawn if line}) == 1

@@ -3,8 +3,11 @@ when a supervisor is warned, and what follows a ring."""
 
 from __future__ import annotations
 
-from agents.keys import PRESENCE_REASONS
+from dataclasses import replace
+
+from agents.keys import PHONE_UNREACHABLE, PRESENCE_REASONS, Asked, is_phone_refusal, presence_move
 from agents.state import Move
+from config.phones import Phone
 from config.queues import MaxWait, Overflow, Queue, TierRule
 from routing.policy import (
     NO_ANSWER_REASON,
@@ -180,6 +183,22 @@ def test_a_busy_or_refusing_phone_is_the_phone_s_problem() -> None:
                                                      Move.PHONE_TROUBLE), status
         assert "codecs" in refused.reason and refused.reason not in PRESENCE_REASONS
     assert after_ring("NOANSWER", 16).end is RingEnd.NOT_ANSWERED
+
+
+def test_a_refusal_names_what_the_hotline_offered_and_clears_when_the_phone_comes_back(
+        ) -> None:
+    phone = Phone("tls", "sdes", ("g722", "ulaw"), "alert-info", "lan")
+    reason = after_ring("NOANSWER", 58, phone).reason
+    assert "(g722, ulaw)" in reason and "sdes" in reason and is_phone_refusal(reason)
+    assert "SRTP" not in after_ring("NOANSWER", 58, replace(phone, encryption="none")).reason
+    # Idle is not enough: the phone that refused is still the same phone.
+    assert presence_move("NOT_INUSE", "not_ready", reason) is None
+    # It goes away (unregistered, to be fixed) and comes back: ready again.
+    gone = presence_move("UNAVAILABLE", "not_ready", reason)
+    assert gone == Asked(Move.GO_NOT_READY, PHONE_UNREACHABLE)
+    assert presence_move("NOT_INUSE", "not_ready", gone.reason) == Asked(Move.GO_READY)
+    # An agent who chose not ready stays so, whatever the phone does.
+    assert presence_move("UNAVAILABLE", "not_ready", "lunch") is None
 
 
 def test_wrap_up_ends_after_the_agents_own_wrap_up_time() -> None:
