@@ -36,6 +36,8 @@ def phone_refused(codecs: Sequence[str], encryption: str) -> str:
 
 def is_phone_refusal(reason: str) -> bool:
     return reason.startswith(PHONE_REFUSED)
+
+
 BUSY = frozenset({"INUSE", "BUSY", "RINGINUSE"})
 
 _SIMPLE = {"*1": Move.LOG_IN, "*2": Move.LOG_OUT, "*3": Move.GO_READY,

@@ -68,11 +68,9 @@ def agents_command(args: argparse.Namespace, settings: Settings) -> int:
         print(exc)
         return 2
     password = phone_password(secret, name)
-    sheet = phone_sheet(config, args.agent, name, password, args.server or settings.ami.host)
-    print(sheet)
+    server = phone_server(config, args.agent, args.server or settings.ami.host)
+    print(phone_sheet(config, args.agent, name, password, server))
     if args.qr:
-        server = next(line.split()[1] for line in sheet.splitlines()
-                      if line.strip().startswith("server "))
         print(qr_code(account_uri(name, password, server, config.phone(args.agent).transport)))
     return 0
 
@@ -93,8 +91,9 @@ def qr_code(text: str) -> str:
     return out.getvalue()
 
 
-def phone_sheet(config: HotlineConfig, agent_id: str, name: str, password: str,
-                server: str) -> str:
+def phone_server(config: HotlineConfig, agent_id: str, server: str) -> str:
+    """host:port where the agent's phone reaches Asterisk: the port the operator gave,
+    else the one of the phone's transport."""
     phone: Phone = config.phone(agent_id)
     host, _, port = server.partition(":")
     if port:
@@ -105,7 +104,15 @@ def phone_sheet(config: HotlineConfig, agent_id: str, name: str, password: str,
         port = config.phones.tcp_listen.rpartition(":")[2]
     else:
         port = "5060"
-    rows = [("server", f"{host}:{port}"), ("transport", phone.transport),
+    return f"{host}:{port}"
+
+
+def phone_sheet(config: HotlineConfig, agent_id: str, name: str, password: str,
+                server: str) -> str:
+    """`server`: host:port, from `phone_server`."""
+    phone: Phone = config.phone(agent_id)
+    host = server.partition(":")[0]
+    rows = [("server", server), ("transport", phone.transport),
             ("user", name), ("password", password), ("domain", host)]
     if phone.transport == "tls" and config.phones.tls is not None:
         rows.append(("trust CA", config.phones.tls.ca or "(the certificate's own issuer)"))

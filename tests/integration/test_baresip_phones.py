@@ -72,12 +72,14 @@ def phones() -> Iterator[list[Baresip]]:
 
 
 def sheet_of(config: Path, agent_id: str, server: str) -> dict[str, str]:
-    """What `hotline agents phone` prints, label by label."""
+    """What `hotline agents phone --qr` prints, label by label (and that a QR code
+    follows the sheet)."""
     printed = subprocess.run(
         [sys.executable, "-m", "hotline", "agents", "phone", agent_id, "--config", str(config),
-         "--server", server], capture_output=True, text=True, timeout=60,
+         "--server", server, "--qr"], capture_output=True, text=True, timeout=60,
         env={**os.environ, "HOTLINE_SECRET_KEY": "test-secret-key"})
     assert printed.returncode == 0, printed.stdout + printed.stderr
+    assert sum("\u2588" in line for line in printed.stdout.splitlines()) > 10, printed.stdout
     rows = [re.split(r"\s{2,}", line.strip(), maxsplit=1)
             for line in printed.stdout.splitlines()[1:] if line.startswith("  ")]
     return {row[0]: row[1] for row in rows if len(row) == 2}
