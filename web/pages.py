@@ -228,13 +228,23 @@ def wallboard_queues(words: Words, rows: Iterable[QueueRow]) -> str:
             f"<tbody>{body}</tbody></table></section>")
 
 
-def listen_buttons(words: Words, call_id: str, csrf: str, modes: Iterable[Mode]) -> str:
-    """One small form per way of listening in on a live call."""
+LISTEN_FORM = "li"  # the wallboard's one form that every listen button posts
+
+
+def listen_form(csrf: str) -> str:
+    """The form the listen buttons submit (`form=` on each button): outside the live
+    fragments, so the rows that every open wallboard is sent many times a second carry
+    no token of their own."""
+    return (f'<form id="{LISTEN_FORM}" method="post" hidden>'
+            f'<input type="hidden" name="csrf" value="{_e(csrf)}"></form>')
+
+
+def listen_buttons(words: Words, call_id: str, modes: Iterable[Mode]) -> str:
+    """One small button per way of listening in on a live call (`button[value=whisper]`).
+    Kept short: a line of 30 callers sends 30 of them in every update."""
     return "".join(
-        f'<form method="post" action="/calls/{_e(call_id)}/listen" class="inline listen">'
-        f'<input type="hidden" name="csrf" value="{_e(csrf)}">'
-        f'<button type="submit" name="mode" value="{mode.value}" class="{mode.value}">'
-        f'{_e(words[mode.value])}</button></form>' for mode in modes)
+        f'<button form="{LISTEN_FORM}" formaction="/calls/{_e(call_id)}/listen" name="mode"'
+        f' value="{mode.value}">{_e(words[mode.value])}</button>' for mode in modes)
 
 
 def listen_by_call(words: Words, csrf: str) -> str:
@@ -268,7 +278,7 @@ def wallboard_agents(words: Words, board: Floor, csrf: str,
                      f'{options}</select><button type="submit">{_e(words["force"])}'
                      f"</button></form>")
         if a.state == "on_call" and a.call_id:
-            force = listen_buttons(words, a.call_id, csrf, Mode)
+            force = listen_buttons(words, a.call_id, Mode)
         rows.append(f'<tr class="agent {_e(a.state)}" data-agent="{_e(a.agent_id)}">'
                     f'<td>{_e(a.agent_id)}</td><td>{_e(a.name)}</td>'
                     f'<td class="state">{_e(state_label(words, a.state))}'
@@ -279,17 +289,17 @@ def wallboard_agents(words: Words, board: Floor, csrf: str,
             f'</p><table class="agents"><thead><tr><th>{_e(words["agent"])}</th>'
             f'<th>{_e(words["name"])}</th><th>{_e(words["state"])}</th><th></th>'
             f'<th>{_e(words["on_call_with"])}</th><th></th></tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table>{listen_by_call(words, csrf)}</section>')
+            f'<tbody>{"".join(rows)}</tbody></table></section>')
 
 
-def wallboard_waiters(words: Words, board: Floor, csrf: str) -> str:
+def wallboard_waiters(words: Words, board: Floor) -> str:
     if not board.waiters:
         return (f'<section id="waiters"><h2>{_e(words["waiting_callers"])}</h2>'
                 f'<p>{_e(words["nobody_waiting"])}</p></section>')
     rows = "".join(f'<tr class="tier-{_e(w.tier)}" data-call="{_e(w.call_id)}">'
                    f'<td>{_e(w.queue)}</td><td>{_e(w.tier)}</td><td>{w.position}</td>'
                    f'<td>{_since(w.arrived_at)}</td>'
-                   f'<td>{listen_buttons(words, w.call_id, csrf, (Mode.LISTEN,))}</td></tr>'
+                   f'<td>{listen_buttons(words, w.call_id, (Mode.LISTEN,))}</td></tr>'
                    for w in board.waiters[:WAITERS_SHOWN])
     more = len(board.waiters) - WAITERS_SHOWN
     if more > 0:
@@ -311,7 +321,7 @@ def wallboard_fragments(words: Words, board: Floor, csrf: str,
     return {"queues": wallboard_queues(words, board.rows),
             "chart": wallboard_chart(words, board, target),
             "agents": wallboard_agents(words, board, csrf, reasons),
-            "waiters": wallboard_waiters(words, board, csrf)}
+            "waiters": wallboard_waiters(words, board)}
 
 
 def wallboard_page(words: Words, language: str, who: Account, csrf: str, board: Floor,
@@ -320,5 +330,5 @@ def wallboard_page(words: Words, language: str, who: Account, csrf: str, board: 
     body = (f'<h1>{_e(words["wallboard"])} <button type="button" id="full-screen">'
             f'{_e(words["full_screen"])}</button></h1>'
             f'{parts["queues"]}{parts["chart"]}<div class="columns">{parts["waiters"]}'
-            f'{parts["agents"]}</div>')
+            f'{parts["agents"]}</div>{listen_by_call(words, csrf)}{listen_form(csrf)}')
     return page(words, language, words["wallboard"], body, who, csrf, live="wallboard")

@@ -94,7 +94,7 @@ async def test_a_whisper_reaches_the_agent_and_not_the_caller(
         await page.goto(f"{web.url}/wallboard")
         row = page.locator('tr.agent[data-agent="1001"]')
         await expect(row.locator("td.call")).to_have_text(call_id, timeout=10_000)
-        await row.locator("button.whisper").click()
+        await row.locator("button[value=whisper]").click()
         await page.wait_for_url(re.compile(r"/listen/[0-9a-f]{16}$"))
         state = page.locator("table.listen-session")
         assert await state.get_attribute("data-state") != "refused", await state.inner_text()
