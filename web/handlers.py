@@ -73,9 +73,11 @@ class WebSide:
                                recordings_dir, clock, self._language)
         self.listening = Listening(CoachingStore(redis, prefix, clock), self.accounts,
                                    self._language, self._zone)
-        # The wallboard's fragments as last rendered, for the reading and language they
-        # were rendered from: every open wallboard is sent the same, with its own token.
-        self._rendered: tuple[tuple[object, str], dict[str, str]] = ((None, ""), {})
+        # The wallboard's fragments as last rendered, as JSON, for the reading and
+        # language they were rendered from: every open wallboard is sent the same, with
+        # its own token put in (so one rendering and one encoding per reading, not one
+        # per wallboard).
+        self._rendered: tuple[tuple[object, str], str] = ((None, ""), "{}")
         self.engines_key = f"{prefix}engines"
         self.lease_prefix = f"{prefix}engine:"
         self._routes: dict[tuple[str, str], Handler] = {
@@ -318,8 +320,7 @@ class WebSide:
             yield b"retry: 2000\n\n"
             while True:
                 fragments = await self._fragments(listener, session, words)
-                yield _event({"change": listener.last_change, "first": listener.first_change,
-                              "live": self.live.connected, "fragments": fragments})
+                yield _event(listener, self.live.connected, fragments)
                 while True:
                     try:
                         async with asyncio.timeout(KEEP_ALIVE):
@@ -332,24 +333,26 @@ class WebSide:
             self.live.leave(listener)
 
     async def _fragments(self, listener: Listener, session: Session,
-                         words: pages.Words) -> dict[str, str]:
+                         words: pages.Words) -> str:
+        """The page's fragments as JSON text."""
         if not self.live.connected:
-            return {}
-        config = await self.reader.config()
+            return "{}"
         if listener.agent_id is None:
             board = await self.live.current_floor()
             seen, language = self._rendered[0]
             if seen is not board or language != words["title"]:  # a reading, a language
-                self._rendered = ((board, words["title"]), pages.wallboard_fragments(
-                    words, board, CSRF_PLACEHOLDER, config.not_ready_reasons,
-                    usual_target(config)))
-            shared = self._rendered[1]
-            return {k: v.replace(CSRF_PLACEHOLDER, session.csrf) for k, v in shared.items()}
+                config = await self.reader.config()
+                self._rendered = ((board, words["title"]), json.dumps(
+                    pages.wallboard_fragments(words, board, CSRF_PLACEHOLDER,
+                                              config.not_ready_reasons, usual_target(config))))
+            # (A token is URL-safe base64: it needs no escaping in JSON.)
+            return self._rendered[1].replace(CSRF_PLACEHOLDER, session.csrf)
+        config = await self.reader.config()
         agent = await self.reader.agent(listener.agent_id)
         pop = await self.reader.screen_pop(agent.call_id) if agent.call_id else None
-        return {"state": pages.desk_state(words, agent, config.not_ready_reasons,
-                                          session.csrf),
-                "pop": pages.desk_pop(words, pop, config.dispositions, session.csrf, agent)}
+        return json.dumps({
+            "state": pages.desk_state(words, agent, config.not_ready_reasons, session.csrf),
+            "pop": pages.desk_pop(words, pop, config.dispositions, session.csrf, agent)})
 
 
 def usual_target(config: HotlineConfig) -> float:
@@ -372,5 +375,10 @@ def _csrf_ok(asked: Asked, expected: str) -> bool:
     return bool(expected) and hmac.compare_digest(asked.form.get("csrf", ""), expected)
 
 
-def _event(data: object) -> bytes:
-    return b"event: fragments\ndata: " + json.dumps(data).encode() + b"\n\n"
+def _event(listener: Listener, live: bool, fragments: str) -> bytes:
+    """One server-sent event: which change the page now shows, and its fragments (JSON
+    text already)."""
+    head = json.dumps({"change": listener.last_change, "first": listener.first_change,
+                       "live": live})
+    return (b"event: fragments\ndata: " + head[:-1].encode() + b', "fragments": '
+            + fragments.encode() + b"}\n\n")

@@ -30,7 +30,12 @@ from tests.browser.test_console_listen import band_rms
 from tests.conftest import EventTap
 from tests.integration.baresip import Account, Baresip
 from tests.integration.helpers import engine_for, until
-from tests.integration.test_softphones import CONFIG, PHONE, agent
+from tests.integration.test_softphones import (
+    CONFIG,
+    PHONE,
+    agent,
+    phones_settings,  # noqa: F401  (a fixture)
+)
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
 
@@ -53,14 +58,6 @@ def hotline(box: sandbox.SandboxInstance, phone: str) -> str:
             + f"    key: {box.state['tls_key']}\n"
             + f"    ca: {box.state['tls_ca']}\n"
             + f"    address: 127.0.0.1\n    port: {TLS_PORT}\n")
-
-
-@pytest.fixture
-def phones_settings(settings: Settings, asterisk: sandbox.SandboxInstance) -> Settings:
-    from dataclasses import replace
-
-    etc = Path(str(asterisk.state["instance_dir"])) / "etc"
-    return replace(settings, pjsip_agents_file=etc / "pjsip_agents.conf")
 
 
 @pytest.fixture
@@ -132,7 +129,7 @@ async def last_call_listed(engine: Engine, config: Path, settings: Settings,
 
 
 async def test_a_tls_srtp_phone_logs_in_from_its_keys_and_answers_on_the_header_alone(
-        phones_settings: Settings, redis: Redis, tmp_path: Path,
+        phones_settings: Settings, redis: Redis, tmp_path: Path,  # noqa: F811
         asterisk: sandbox.SandboxInstance, phones: list[Baresip],
         capsys: pytest.CaptureFixture[str]) -> None:
     config = hotline(asterisk, "{transport: tls, encryption: sdes, auto_answer: alert-info, "
@@ -197,7 +194,7 @@ async def test_a_tls_srtp_phone_logs_in_from_its_keys_and_answers_on_the_header_
 
 
 async def test_a_g722_only_phone_takes_the_call_in_g722_and_it_is_recorded_whole(
-        phones_settings: Settings, redis: Redis, tmp_path: Path,
+        phones_settings: Settings, redis: Redis, tmp_path: Path,  # noqa: F811
         asterisk: sandbox.SandboxInstance, phones: list[Baresip],
         capsys: pytest.CaptureFixture[str]) -> None:
     config = hotline(asterisk, "{auto_answer: call-info}")  # g722, ulaw, alaw over UDP
@@ -234,7 +231,7 @@ async def test_a_g722_only_phone_takes_the_call_in_g722_and_it_is_recorded_whole
 
 
 async def test_a_phone_that_takes_no_offered_codec_is_out_with_the_codecs_named_until_fixed(
-        phones_settings: Settings, redis: Redis, tmp_path: Path,
+        phones_settings: Settings, redis: Redis, tmp_path: Path,  # noqa: F811
         asterisk: sandbox.SandboxInstance, phones: list[Baresip],
         caplog: pytest.LogCaptureFixture) -> None:
     config = hotline(asterisk, "{auto_answer: call-info, codecs: [g722, ulaw]}")
