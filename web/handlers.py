@@ -78,6 +78,7 @@ class WebSide:
         # its own token put in (so one rendering and one encoding per reading, not one
         # per wallboard).
         self._rendered: tuple[tuple[object, str], str] = ((None, ""), "{}")
+        self._config_read: tuple[object, asyncio.Future[HotlineConfig]] | None = None
         self.engines_key = f"{prefix}engines"
         self.lease_prefix = f"{prefix}engine:"
         self._routes: dict[tuple[str, str], Handler] = {
@@ -337,22 +338,31 @@ class WebSide:
         """The page's fragments as JSON text."""
         if not self.live.connected:
             return "{}"
+        board = await self.live.current_floor()
+        config = await self._config_for(board)
         if listener.agent_id is None:
-            board = await self.live.current_floor()
+            # Checked after the config's await: the first wallboard back renders, the
+            # others find its rendering.
             seen, language = self._rendered[0]
             if seen is not board or language != words["title"]:  # a reading, a language
-                config = await self.reader.config()
                 self._rendered = ((board, words["title"]), json.dumps(
                     pages.wallboard_fragments(words, board, CSRF_PLACEHOLDER,
                                               config.not_ready_reasons, usual_target(config))))
             # (A token is URL-safe base64: it needs no escaping in JSON.)
             return self._rendered[1].replace(CSRF_PLACEHOLDER, session.csrf)
-        config = await self.reader.config()
         agent = await self.reader.agent(listener.agent_id)
         pop = await self.reader.screen_pop(agent.call_id) if agent.call_id else None
         return json.dumps({
             "state": pages.desk_state(words, agent, config.not_ready_reasons, session.csrf),
             "pop": pages.desk_pop(words, pop, config.dispositions, session.csrf, agent)})
+
+
+    def _config_for(self, board: object) -> asyncio.Future[HotlineConfig]:
+        """The active config, read once per floor reading: every open page's update
+        follows the same reading, so they share one read (a Redis round trip)."""
+        if self._config_read is None or self._config_read[0] is not board:
+            self._config_read = (board, asyncio.ensure_future(self.reader.config()))
+        return self._config_read[1]
 
 
 def usual_target(config: HotlineConfig) -> float:

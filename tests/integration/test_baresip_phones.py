@@ -33,6 +33,7 @@ from tests.integration.helpers import engine_for, until
 from tests.integration.test_softphones import (
     CONFIG,
     PHONE,
+    SIPP,
     agent,
     phones_settings,  # noqa: F401  (a fixture)
 )
@@ -86,6 +87,20 @@ async def registered(box: sandbox.SandboxInstance, transport: str = "") -> None:
     await until(lambda: asyncio.to_thread(box.cli, f"pjsip show aor {PHONE}"), 15,
                 f"{PHONE} is registered",
                 holds=lambda aor: f"{PHONE}/sip:" in aor and transport in aor.lower())
+
+
+def speaking_caller(box: sandbox.SandboxInstance, number: str,
+                    workdir: Path) -> subprocess.Popen[bytes]:
+    """A SIPp caller on the trunk who dials 180 and speaks CALLER_VOICE for 12 s."""
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-t", "ul", str(workdir / "tone.ul"),
+                    "synth", "20", "sine", str(CALLER_VOICE), "vol", "0.5"], check=True)
+    return subprocess.Popen(
+        ["sipp", "-sf", str(SIPP / "speaking_caller.xml"), "-i", "127.0.0.1",
+         "-p", str(free_port()), "-mp", str(free_port()), "-m", "1", "-s", "180",
+         "-key", "caller", number, "-d", "12000", "-nostdin", "-timeout", "40s",
+         "-timeout_error", f"127.0.0.1:{box.sip_port}"],
+        cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
 
 
 async def phone_idle(box: sandbox.SandboxInstance) -> None:
@@ -209,13 +224,19 @@ async def test_a_g722_only_phone_takes_the_call_in_g722_and_it_is_recorded_whole
         await registered(asterisk)
         await engine.routing.apply("1001", Move.LOG_IN, time.time())
         await engine.routing.apply("1001", Move.GO_READY, time.time())
-        caller = SimulatedCaller(caller_number="13533330021", dialled_number="180", stay=8,
-                                 voice=str(CALLER_VOICE))
-        call_id = await place_call(engine.originator, caller)
-        assert (await dial_ended(tap, call_id))["DialStatus"] == "ANSWER"
-        stats = await until(lambda: asyncio.to_thread(asterisk.cli, "pjsip show channelstats"),
-                            10, "the agent's leg has RTP", holds=lambda s: PHONE[:10] in s)
-        entry = await recording(engine, call_id, tmp_path)
+        # A caller on the trunk, as real ones come: G.711, speaking a tone.
+        caller = await asyncio.to_thread(speaking_caller, asterisk, "13533330021", tmp_path)
+        try:
+            ended = await tap.wait_for(lambda m: m.get("Event") == "DialEnd"
+                                       and PHONE in m.get("DestChannel", ""), timeout=30)
+            assert ended["DialStatus"] == "ANSWER", ended
+            call_id = ended["Uniqueid"]
+            stats = await until(lambda: asyncio.to_thread(asterisk.cli,
+                                                          "pjsip show channelstats"),
+                                10, "the agent's leg has RTP", holds=lambda s: PHONE[:10] in s)
+            entry = await recording(engine, call_id, tmp_path)
+        finally:
+            caller.wait(timeout=30)
     finally:
         await engine.stop()
     assert re.search(rf"{PHONE[:10]}\S* +\S+ +g722 ", stats), stats
@@ -225,7 +246,10 @@ async def test_a_g722_only_phone_takes_the_call_in_g722_and_it_is_recorded_whole
     assert entry["problems"] == "[]", entry  # the recording check: length and silence
     call_seconds = (int(entry["ended"]) - int(entry["started"])) / 1000
     assert abs(float(entry["duration"]) - call_seconds) < 2.0
+    # Both sides true to pitch across the G.711 to G.722 bridge.
+    assert band_rms(tmp_path / "left.wav", CALLER_VOICE - 60, CALLER_VOICE + 60) > 0.02
     assert band_rms(tmp_path / "right.wav", AGENT_VOICE - 60, AGENT_VOICE + 60) > 0.02
+    assert band_rms(tmp_path / "left.wav", AGENT_VOICE - 60, AGENT_VOICE + 60) < 0.01
     row = await last_call_listed(engine, tmp_path / "hotline.yaml", phones_settings, capsys)
     assert row.endswith("g722 rtp clear"), row
 
