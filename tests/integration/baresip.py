@@ -51,7 +51,10 @@ class Baresip:
         self.trace = trace_dir / f"{name}.trace"  # outside the chroot: kept after the run
         self.heard = self.dir / "heard.wav"
         self.sip_port, self.control_port = free_port(), free_port()
-        subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16",
+        # At the codec's own rate: baresip 1.1's aufile does not resample, so an 8 kHz
+        # file sent as G.722 comes out an octave high, a 16 kHz one as G.711 an octave low.
+        rate = "16000" if account.codecs[0] in ("g722", "opus") else "8000"
+        subprocess.run(["sox", "-n", "-r", rate, "-c", "1", "-b", "16",
                         str(self.dir / "speak.wav"), "synth", "120", "sine", str(voice_hz),
                         "vol", "0.4"], check=True)
         (self.dir / "config").write_text(self._config())
