@@ -9,23 +9,9 @@ from config.checks_base import Finding
 from config.model import HotlineConfig
 from config.yaml_source import Loc
 
-WIDEBAND = ("g722", "opus")
-
 
 def phones(c: HotlineConfig) -> Iterator[Finding]:
     yield from agents_phones(c)
-    if c.recording.enabled and c.recording.format == "stereo":
-        wide = sorted(agent_id for agent_id, agent in c.agents.items()
-                      if agent.endpoint.upper().startswith("PJSIP/")
-                      and any(codec in WIDEBAND for codec in c.phone(agent_id).codecs))
-        if wide:
-            # Measured on Asterisk 22 with a G.711 caller and a G.722 phone: MixMonitor's
-            # interleaved stream (option D) puts the caller's 440 Hz at 240 Hz and the
-            # agent's 1 kHz at 500 Hz; the mixed file keeps both true.
-            yield Finding(("recording", "format"), "stereo recordings distort the caller's "
-                          "side when the agent's phone talks G.722 or Opus (agents "
-                          f"{', '.join(wide)}): use format: mixed, or narrowband codecs "
-                          "(ulaw, alaw) for these phones", "warning")
     if c.phones.external_address is not None:
         udp = sorted(agent_id for agent_id, agent in c.agents.items()
                      if agent.endpoint.upper().startswith("PJSIP/")

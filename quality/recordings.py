@@ -12,15 +12,18 @@ import hashlib
 import os
 import re
 import wave
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 HEADER_BYTES = 44  # a WAV with no audio at all
-# MixMonitor's stereo stream (option D): headerless signed 16-bit little-endian, two
-# channels interleaved, at the rate of its `.raw` format (8 kHz). Channel 1 is what the
-# caller says, channel 2 what the caller hears (prompts, the agent).
-STEREO_RATE = 8000
+# A stereo recording is made of the two sides MixMonitor writes beside the mixed file
+# (its r() and t() options), put together when it is filed: channel 1 is what the
+# caller says, channel 2 what the caller hears (prompts, the agent). Not MixMonitor's
+# own interleaved stream (option D): on Asterisk 22 it comes out off-pitch on both
+# sides once the bridge is wideband (an agent's phone on G.722).
+SAID, HEARD = "-said", "-heard"
 SELF_SERVICE = "self-service"  # the folder of calls that no queue took
 CALLBACK_LEG = "callback"  # the index's `leg` of a customer's queue callback recording
 _CHUNK = 1 << 20
@@ -35,17 +38,20 @@ class RecordingFacts:
     sha256: str
 
 
-def recording_options(fmt: str) -> tuple[str, str]:
-    """The file extension and MixMonitor options of a recording format."""
-    return (".raw", "D") if fmt == "stereo" else (".wav", "")
-
-
 def recording_source(directory: str, now: float, name: str, fmt: str) -> tuple[str, str]:
     """Where Asterisk writes the recording `name` that starts at `now` (epoch seconds),
-    in the folder of its day under `directory`, and MixMonitor's options for `fmt`."""
+    in the folder of its day under `directory`, and MixMonitor's options for `fmt`
+    (stereo: each side to a file of its own beside it)."""
     day = dt.datetime.fromtimestamp(now, dt.UTC).date().isoformat()
-    extension, options = recording_options(fmt)
-    return f"{directory}/{day}/{name}{extension}", options
+    base = f"{directory}/{day}/{name}"
+    options = f"r({base}{SAID}.wav)t({base}{HEARD}.wav)" if fmt == "stereo" else ""
+    return f"{base}.wav", options
+
+
+def sides(source: Path) -> tuple[Path, Path]:
+    """The files of a stereo recording's two sides, beside its mixed file."""
+    return (source.with_name(f"{source.stem}{SAID}.wav"),
+            source.with_name(f"{source.stem}{HEARD}.wav"))
 
 
 def callback_recording_id(call_id: str, attempt: int) -> str:
@@ -67,23 +73,37 @@ def file_away(source: Path, target: Path) -> RecordingFacts | None:
     if not source.exists():
         return inspect(target)  # filed already, by an earlier attempt
     target.parent.mkdir(parents=True, exist_ok=True)
-    if source.suffix == ".raw":
+    said, heard = sides(source)
+    if said.exists() and heard.exists():
         partial = target.with_suffix(".partial")
-        _stereo_wav(source, partial)
+        _stereo_wav(said, heard, partial)
         os.replace(partial, target)
-        source.unlink()
+        for done in (source, said, heard):
+            done.unlink()
     else:
         os.replace(source, target)
     return inspect(target)
 
 
-def _stereo_wav(source: Path, target: Path) -> None:
-    with source.open("rb") as raw, wave.open(str(target), "wb") as out:
+def _stereo_wav(left: Path, right: Path, target: Path) -> None:
+    """Two mono 16-bit WAVs as one stereo WAV, the shorter padded with silence. (WAV
+    samples are little-endian, as `array` is on the machines Asterisk runs on.)"""
+    frames = _CHUNK // 4
+    with wave.open(str(left)) as one, wave.open(str(right)) as two, \
+            wave.open(str(target), "wb") as out:
         out.setnchannels(2)
         out.setsampwidth(2)
-        out.setframerate(STEREO_RATE)
-        while chunk := raw.read(_CHUNK):
-            out.writeframes(chunk[: len(chunk) - len(chunk) % 4])  # whole frames only
+        out.setframerate(one.getframerate())
+        while True:
+            a, b = array("h", one.readframes(frames)), array("h", two.readframes(frames))
+            if not a and not b:
+                break
+            size = max(len(a), len(b))
+            a.extend(array("h", [0]) * (size - len(a)))
+            b.extend(array("h", [0]) * (size - len(b)))
+            both = array("h", [0]) * (2 * size)
+            both[0::2], both[1::2] = a, b
+            out.writeframes(both.tobytes())
 
 
 def inspect(path: Path) -> RecordingFacts | None:

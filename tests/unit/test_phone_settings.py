@@ -154,16 +154,3 @@ def test_the_qr_code_holds_the_account_a_phone_needs() -> None:
     # A square of the code's modules with its quiet zone, two rows per line.
     assert len(drawn) > 10 and len({len(line) for line in drawn if line}) == 1
 
-
-def test_stereo_recordings_with_wideband_phones_are_warned_at_the_format(
-        tmp_path: Path) -> None:
-    path = tmp_path / "hotline.yaml"
-    path.write_text(with_phone("{codecs: [ulaw]}", "phones: {codecs: [g722, ulaw]}\n")
-                    .replace("  format: mixed\n", "  format: stereo\n", 1))
-    _, problems = check(path)
-    warned = [p for p in problems if "stereo recordings distort" in p.message]
-    assert warned and warned[0].severity == "warning" and warned[0].path == "recording.format"
-    assert "1002" in warned[0].message and "1001" not in warned[0].message  # 1001 is on ulaw
-    path.write_text(with_phone("{codecs: [ulaw]}", "phones: {codecs: [ulaw]}\n")
-                    .replace("  format: mixed\n", "  format: stereo\n", 1))
-    assert not [p for p in check(path)[1] if "stereo recordings distort" in p.message]

@@ -99,7 +99,8 @@ def recording(fmt: Literal["mixed", "stereo"] = "mixed", enabled: bool = True
 
 
 @pytest.mark.parametrize(("fmt", "extension", "options"),
-                         [("mixed", ".wav", ""), ("stereo", ".raw", "D")])
+                         [("mixed", ".wav", ""),
+                          ("stereo", ".wav", "r(BASE-said.wav)t(BASE-heard.wav)")])
 async def test_the_recording_starts_before_the_caller_hears_the_first_prompt(
         fmt: Literal["mixed", "stereo"], extension: str, options: str) -> None:
     hotline = Hotline(recording(fmt))
@@ -110,7 +111,8 @@ async def test_the_recording_starts_before_the_caller_hears_the_first_prompt(
     path = PurePosixPath(line.recording[0])
     assert str(path).startswith(f"{RECORDINGS}/"), f"recorded outside the recordings: {path}"
     assert path.name == f"{call_id}{extension}", f"not named by the call id: {path}"
-    assert line.recording[1] == options
+    # Stereo: each side to a file of its own beside the mixed one.
+    assert line.recording[1] == options.replace("BASE", str(path.with_suffix("")))
     assert line.heard == ["en/welcome", "en/menu"]
     assert [e for e in line.events if not e.recorded] == []
     assert hotline.index.expected == [call_id]  # looked for at hangup, even if never written

@@ -286,7 +286,8 @@ async def test_the_ring_is_timed_from_the_move_not_from_the_screen_pop(
 
 
 @pytest.mark.parametrize(("fmt", "enabled", "recorded", "options"), [
-    ("mixed", True, "c-back-callback-2.wav", ""), ("stereo", True, "c-back-callback-2.raw", "D"),
+    ("mixed", True, "c-back-callback-2.wav", ""),
+    ("stereo", True, "c-back-callback-2.wav", "r(BASE-said.wav)t(BASE-heard.wav)"),
     ("mixed", False, "", "")], ids=["mixed", "stereo", "not recorded"])
 async def test_a_customer_called_back_is_recorded_from_the_moment_they_answer(
         ami: WireAmi, store: MemoryRouting, fmt: Literal["mixed", "stereo"], enabled: bool,
@@ -307,8 +308,9 @@ async def test_a_customer_called_back_is_recorded_from_the_moment_they_answer(
         variables = dict(v.split("=", 1) for v in originate["Variable"].split(","))
         day = dt.datetime.fromtimestamp(NOW, dt.UTC).date().isoformat()
         path = f"/spool/rec/{day}/{recorded}" if recorded else ""
+        # Stereo: each side to a file of its own beside the mixed one.
         assert (variables["HOTLINE_RECORDING"], variables["HOTLINE_RECORDING_OPTIONS"]) == (
-            path, options)
+            path, options.replace("BASE", path.removesuffix(".wav")))
         # Whichever engine hears the answer knows which file to expect.
         assert store.calls["c-back"]["callback_recording"] == path
     finally:
