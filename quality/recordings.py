@@ -68,21 +68,35 @@ def filed_path(day: str, queue: str, call_id: str) -> str:
 
 
 def file_away(source: Path, target: Path) -> RecordingFacts | None:
-    """Move a closed recording to its filed place (a stereo stream becomes a stereo
-    WAV on the way) and describe it; None when there is no file to move."""
+    """Move a closed recording to its filed place (a stereo recording's two sides
+    become one stereo WAV on the way) and describe it; None when there is no file.
+    The mixed source goes last: while it is there, the recording is not yet filed."""
     if not source.exists():
         return inspect(target)  # filed already, by an earlier attempt
     target.parent.mkdir(parents=True, exist_ok=True)
     said, heard = sides(source)
+    partial = target.with_suffix(".partial")
     if said.exists() and heard.exists():
-        partial = target.with_suffix(".partial")
         _stereo_wav(said, heard, partial)
         os.replace(partial, target)
-        for done in (source, said, heard):
+        for done in (said, heard, source):
             done.unlink()
+    elif source.suffix == ".raw":  # the interleaved stream of a call begun before r()/t()
+        _raw_stereo_wav(source, partial)
+        os.replace(partial, target)
+        source.unlink()
     else:
         os.replace(source, target)
     return inspect(target)
+
+
+def _raw_stereo_wav(source: Path, target: Path) -> None:
+    with source.open("rb") as raw, wave.open(str(target), "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        while chunk := raw.read(_CHUNK):
+            out.writeframes(chunk[: len(chunk) - len(chunk) % 4])  # whole frames only
 
 
 def _stereo_wav(left: Path, right: Path, target: Path) -> None:
