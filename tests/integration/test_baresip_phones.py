@@ -138,6 +138,16 @@ async def recording(engine: Engine, call_id: str, keep: Path) -> dict[str, str]:
     return entry
 
 
+def each_voice_on_its_side(keep: Path) -> None:
+    """The caller's tone on the left (what they said) and not on the right, the agent's
+    on the right (what the caller heard) and not on the left."""
+    def band(side: str, hz: int) -> float:
+        return band_rms(keep / f"{side}.wav", hz - 60, hz + 60)
+
+    assert band("left", CALLER_VOICE) > 0.02 and band("right", AGENT_VOICE) > 0.02
+    assert band("left", AGENT_VOICE) < 0.01 and band("right", CALLER_VOICE) < 0.01
+
+
 async def last_call_listed(engine: Engine, config: Path, settings: Settings,
                            capsys: pytest.CaptureFixture[str]) -> str:
     from config.loader import load
@@ -205,9 +215,7 @@ async def test_a_tls_srtp_phone_logs_in_from_its_keys_and_answers_on_the_header_
     # The recording has both sides: the caller's voice on the left, the agent's on the
     # right (what the caller heard).
     assert entry["problems"] == "[]", entry
-    assert band_rms(tmp_path / "left.wav", CALLER_VOICE - 60, CALLER_VOICE + 60) > 0.02
-    assert band_rms(tmp_path / "right.wav", AGENT_VOICE - 60, AGENT_VOICE + 60) > 0.02
-    assert band_rms(tmp_path / "left.wav", AGENT_VOICE - 60, AGENT_VOICE + 60) < 0.01
+    each_voice_on_its_side(tmp_path)
     # The agents' list says what the call ran on.
     row = await last_call_listed(engine, tmp_path / "hotline.yaml", phones_settings, capsys)
     assert row.endswith("ulaw srtp tls"), row
@@ -253,11 +261,7 @@ async def test_a_g722_only_phone_takes_the_call_in_g722_and_it_is_recorded_whole
     assert entry["problems"] == "[]", entry  # the recording check: length and silence
     call_seconds = (int(entry["ended"]) - int(entry["started"])) / 1000
     assert abs(float(entry["duration"]) - call_seconds) < 2.0
-    # Each voice on its side, true to pitch across the G.711 to G.722 bridge.
-    assert band_rms(tmp_path / "left.wav", CALLER_VOICE - 60, CALLER_VOICE + 60) > 0.02
-    assert band_rms(tmp_path / "right.wav", AGENT_VOICE - 60, AGENT_VOICE + 60) > 0.02
-    assert band_rms(tmp_path / "left.wav", AGENT_VOICE - 60, AGENT_VOICE + 60) < 0.01
-    assert band_rms(tmp_path / "right.wav", CALLER_VOICE - 60, CALLER_VOICE + 60) < 0.01
+    each_voice_on_its_side(tmp_path)  # true to pitch across the G.711 to G.722 bridge
     row = await last_call_listed(engine, tmp_path / "hotline.yaml", phones_settings, capsys)
     assert row.endswith("g722 rtp clear"), row
 
