@@ -101,8 +101,7 @@ class CallOutcomes:
         agent_id = fields.get("agent")
         if not agent_id or not about_the_call(fields, channel):
             return
-        if after.end is RingEnd.PHONE_REFUSED:  # its reason names the phone's settings
-            after = after_ring(status, cause, self.phone_of(agent_id))
+        after = after_ring(status, cause, self.phone_of(agent_id))  # a refusal names them
         # The caller may be back in line already (the dialplan returned them to the
         # engine before this event was handled): the agent's move is guarded by the
         # call the agent was reserved for, not by the call's state.
