@@ -36,6 +36,9 @@ class MissingSecretKey(RuntimeError):
 class Settings:
     ami: AmiSettings = field(default_factory=AmiSettings)
     redis_url: str = field(default="redis://127.0.0.1:6379/0", repr=False)
+    # Short commands on one shared pipelined connection (`hotline.runtime.redis_lane`);
+    # off: every command through redis-py's pool, as before the lane.
+    redis_lane: bool = True
     key_prefix: str = "hotline:"
     # What this engine's ids in Redis start with; each lease adds a part of its own.
     instance_id: str = field(default_factory=socket.gethostname)
@@ -107,6 +110,9 @@ class Settings:
                                    "HOTLINE_RECORDINGS_DIR_ASTERISK", recordings))
         if "HOTLINE_SECRET_KEY" in env:
             settings = replace(settings, secret_key=env["HOTLINE_SECRET_KEY"].encode())
+        if "HOTLINE_REDIS_LANE" in env:
+            settings = replace(settings, redis_lane=_switch(env["HOTLINE_REDIS_LANE"],
+                                                            "HOTLINE_REDIS_LANE"))
         if "HOTLINE_CONFIG_POLL" in env:
             settings = replace(settings, config_poll=float(env["HOTLINE_CONFIG_POLL"]))
         if "HOTLINE_AUTHOR" in env:
@@ -123,6 +129,15 @@ class Settings:
 
 
 # --- the settings an operator sets: the README's table is generated from this ----------
+
+def _switch(value: str, name: str) -> bool:
+    word = value.strip().lower()
+    if word in ("on", "1", "yes", "true"):
+        return True
+    if word in ("off", "0", "no", "false"):
+        return False
+    raise ValueError(f"{name} is {value!r}: say on or off")
+
 
 @dataclass(frozen=True, slots=True)
 class EnvSetting:
@@ -152,6 +167,11 @@ ENVIRONMENT: tuple[EnvSetting, ...] = (
                "`?sentinel_password=...` when the Sentinels have a `requirepass` of their "
                "own). Run it with `appendonly yes`, or a crash loses balances, top-ups and "
                "survey jobs."),
+    EnvSetting("HOTLINE_REDIS_LANE", "redis_lane",
+               "`on`: the engine's short Redis commands share one pipelined connection, "
+               "at about half of redis-py's CPU per command; `off`: every command takes "
+               "a connection of redis-py's pool (blocking commands and pipelines always "
+               "do).", default="`on`"),
     EnvSetting("HOTLINE_KEY_PREFIX", "key_prefix",
                "The start of every Redis key, so that several hotlines share one Redis."),
     EnvSetting("HOTLINE_CONFIG", "config_path",

@@ -75,7 +75,7 @@ async def serve_forever(settings: Settings) -> int:
     except MissingSecretKey as exc:
         print(f"not starting: {exc}", file=sys.stderr)
         return 2
-    redis = connect(settings.redis_url)
+    redis = connect(settings.redis_url, lane=settings.redis_lane)
     engine = Engine(settings, redis)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
