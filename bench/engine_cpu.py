@@ -2,7 +2,7 @@
 costs, menus, queue, agent, hangup, recording and survey sampling included.
 
     python bench/engine_cpu.py [--calls 500] [--concurrent 15] [--warm-up 30]
-                               [--monitor FILE] [--logs DIR]
+                               [--monitor FILE] [--logs DIR] [--lanes N]
 
 It starts its own Asterisk sandbox instance ("bench-cpu") and redis-server on free ports,
 and one real `hotline serve` process, so the engine's CPU is that process's alone
@@ -40,6 +40,9 @@ Read:
   never reached an agent (never reached the engine, sent to a person by a failure, no
   agent answered, still up after 120 s) or the recording is missing from the index (or
   filed with problems).
+With `--lanes N`, the same sandbox runs 2N passes, the Redis lane (HOTLINE_REDIS_LANE)
+off then on in turn, each pass with its own Redis and engine; the last JSON line is the
+last pass's, with both sides' median and range of CPU per call and their ratio.
 Last line: JSON.
 """
 
@@ -695,7 +698,7 @@ async def progress(watch: Watch, proc: asyncio.subprocess.Process, began: float)
 
 
 async def run(box: sandbox.SandboxInstance, server: LocalRedis, args: argparse.Namespace,
-              scratch: Path) -> Figures:
+              scratch: Path, lane: bool) -> Figures:
     task = asyncio.current_task()
     if task is not None:  # SIGTERM: the same clean stop as Ctrl-C
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
@@ -705,8 +708,9 @@ async def run(box: sandbox.SandboxInstance, server: LocalRedis, args: argparse.N
     redis = connect(server.url)
     stats = SyncRedis.from_url(server.url, socket_timeout=10, decode_responses=True)
     ami = AmiConnection(box.ami, lambda _event: None)
-    serving = ServeProcesses(sandbox.serve_environment(box, server.url, PREFIX, config),
-                             PREFIX, logs, redis, name="cpu")
+    environment = sandbox.serve_environment(box, server.url, PREFIX, config)
+    environment["HOTLINE_REDIS_LANE"] = "on" if lane else "off"
+    serving = ServeProcesses(environment, PREFIX, logs, redis, name="cpu")
     monitor: asyncio.subprocess.Process | None = None
     raw_monitor = scratch / "monitor.raw"
     seats: list[asyncio.Task[None]] = []
@@ -898,26 +902,63 @@ def main() -> None:
     parser.add_argument("--logs", type=Path, help="keep the engine's log in this directory")
     parser.add_argument("--instance", default="bench-cpu", help="sandbox instance name")
     parser.add_argument("--rtp-start", type=int, default=46000 + 2 * (os.getpid() % 1500))
+    parser.add_argument("--lanes", type=int, default=0, metavar="N",
+                        help="N pairs of passes, the Redis lane off then on, side by side "
+                             "(the last JSON line adds both sides' figures)")
     args = parser.parse_args()
     if args.calls < 1 or args.warm_up < 1 or args.concurrent < 1:
         parser.error("--calls, --warm-up and --concurrent must be at least 1")
     if args.logs:
         args.logs.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
+    # With --lanes N: 2N passes on one sandbox, the Redis lane off then on, in turn, so
+    # that the machine's drift falls on both alike; each pass has a fresh Redis.
+    lanes = [True] if not args.lanes else [False, True] * args.lanes
+    passes: list[tuple[bool, Figures]] = []
     try:
-        with sandbox.owned(args.instance, args.rtp_start) as box, LocalRedis() as server, \
-                tempfile.TemporaryDirectory(prefix="bench-cpu-") as scratch:
-            print(f"sandbox '{box.name}' up (AMI {box.ami.port}), redis on {server.port}; "
-                  f"{args.concurrent} callers at once, {args.warm_up} warm-up calls, "
-                  f"{args.calls} measured", flush=True)
-            figures = asyncio.run(run(box, server, args, Path(scratch)))
+        with sandbox.owned(args.instance, args.rtp_start) as box:
+            for lane in lanes:
+                with LocalRedis() as server, \
+                        tempfile.TemporaryDirectory(prefix="bench-cpu-") as scratch:
+                    print(f"sandbox '{box.name}' up (AMI {box.ami.port}), redis on "
+                          f"{server.port}; Redis lane {'on' if lane else 'off'}; "
+                          f"{args.concurrent} callers at once, {args.warm_up} warm-up "
+                          f"calls, {args.calls} measured", flush=True)
+                    passes.append((lane, asyncio.run(run(box, server, args, Path(scratch),
+                                                         lane))))
+                if len(lanes) > 1:
+                    print("\n".join(passes[-1][1].lines))
+                    print(json.dumps(passes[-1][1].json), flush=True)
     except (KeyboardInterrupt, asyncio.CancelledError):
         print(f"interrupted after {time.monotonic() - began:.0f}s; the sandbox and Redis "
               "are stopped", file=sys.stderr)
         sys.exit(130)
-    print("\n".join(figures.lines))
+    figures = passes[-1][1]
+    if len(lanes) == 1:
+        print("\n".join(figures.lines))
+    else:
+        figures.json.update(lane_comparison(passes))
     print(f"done in {time.monotonic() - began:.0f}s")
     print(json.dumps(figures.json))
+
+
+def lane_comparison(passes: list[tuple[bool, Figures]]) -> dict[str, object]:
+    """The lane's passes against the others': the median and range of each side's CPU
+    per call, and the ratio of the medians (off over on: above 1, the lane saves)."""
+    def cpu(on: bool) -> list[float]:
+        return [float(f.json["engine_cpu_ms_per_call"])  # type: ignore[arg-type]
+                for lane, f in passes
+                if lane is on and f.json.get("engine_cpu_ms_per_call") is not None]
+    on, off = cpu(True), cpu(False)
+    if not on or not off:
+        return {"lane_comparison": "a pass measured no call"}
+    print(f"Redis lane on:  {', '.join(f'{x:.2f}' for x in on)} ms/call, "
+          f"median {statistics.median(on):.2f}")
+    print(f"Redis lane off: {', '.join(f'{x:.2f}' for x in off)} ms/call, "
+          f"median {statistics.median(off):.2f}")
+    return {"lane_on_ms_per_call": [statistics.median(on), min(on), max(on)],
+            "lane_off_ms_per_call": [statistics.median(off), min(off), max(off)],
+            "lane_ratio_off_vs_on": round(statistics.median(off) / statistics.median(on), 2)}
 
 
 if __name__ == "__main__":
