@@ -143,6 +143,7 @@ class Lane:
         self._opening: asyncio.Future[_Protocol] | None = None
         self._watchdog: asyncio.TimerHandle | None = None
         self._replies_at_arm = 0
+        self._armed_for: _Protocol | None = None  # the connection the watchdog counts
         self.through_sentinel = isinstance(pool, SentinelConnectionPool)
 
     async def call(self, packed: bytes) -> Any:
@@ -171,6 +172,7 @@ class Lane:
             self._watchdog = None
 
     def _arm(self, protocol: _Protocol) -> None:
+        self._armed_for = protocol
         self._replies_at_arm = protocol.replies
         self._watchdog = asyncio.get_running_loop().call_later(self._timeout, self._look)
 
@@ -181,6 +183,11 @@ class Lane:
         self._watchdog = None
         protocol = self._protocol
         if protocol is None or not protocol.waiting or protocol.transport is None:
+            return
+        if protocol is not self._armed_for:
+            # Armed for a connection since lost: this one's count starts afresh, so
+            # it gets a whole timeout of its own before it is judged stuck.
+            self._arm(protocol)
             return
         if protocol.replies == self._replies_at_arm:
             protocol.timed_out = True

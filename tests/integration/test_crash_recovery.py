@@ -26,6 +26,7 @@ from hotline.dev import sandbox
 from hotline.dev.local_redis import LocalRedis
 from hotline.dev.simulated_callers import SimulatedCaller, place_call
 from hotline.engine import Engine
+from pbx.ami_codec import Message
 from quality.recording_index import RecordingIndex
 from quality.survey_jobs import SurveyJobs
 from routing.store import RoutingStore
@@ -211,11 +212,13 @@ async def place_every_state(engine: Engine, redis: Redis, prefix: str) -> Calls:
                                            stay=60))()
     await place("waiting", SimulatedCaller(caller_number="13900000005", dialled_number="184",
                                            stay=90))()
-    # Menu callers press their keys only after the restart.
+    # Menu callers press their keys only when they are asked again, after the kill
+    # (`press_when_asked_again`): keys pressed while no engine listens are lost, as on
+    # any IVR, so a fixed delay would race the restart.
     await place("menu", SimulatedCaller(caller_number="13900000001", dialled_number="10000",
-                                        keys="0", delay=14, stay=90))()
+                                        stay=90))()
     await place("pin", SimulatedCaller(caller_number="13900000006", dialled_number="185",
-                                       keys="4321#", delay=14, stay=90))()
+                                       stay=90))()
     await until(lambda: store.agent_state("2004"), 15, "agent 2004 wraps up",
                 holds=lambda s: s.value == "wrap_up")
     await place("ringing", SimulatedCaller(caller_number="13900000003", dialled_number="181",
@@ -234,8 +237,31 @@ async def place_every_state(engine: Engine, redis: Redis, prefix: str) -> Calls:
     return calls
 
 
+async def press_when_asked_again(engine: Engine, tap: EventTap, call_id: str, since: int,
+                                 keys: str) -> None:
+    """The caller hears a question again (a GET DATA begins on their channel after event
+    number `since`, the apology aside) and presses `keys` a moment into it."""
+    def question() -> Message | None:
+        for msg in tap.events[since:]:
+            command = str(msg.get("Command", ""))
+            if (msg.get("Event") == "AGIExecStart" and msg.get("Uniqueid") == call_id
+                    and command.startswith("GET DATA") and "one-moment-please" not in command):
+                return msg
+        return None
+
+    msg = await until(question, 10, f"the engine asks {call_id} again")
+    await asyncio.sleep(0.3)
+    for n, key in enumerate(keys):
+        if n:
+            await asyncio.sleep(0.2)  # a person's pace between two keys
+        await engine.ami.send_action({"Action": "PlayDTMF", "Channel": msg["Channel"],
+                                      "Digit": key, "Duration": 120, "Receive": "true"})
+
+
 async def assert_everyone_recovers(engine: Engine, tap: EventTap, redis: Redis, prefix: str,
-                                   calls: Calls, killed: str, restarted_at: float) -> None:
+                                   calls: Calls, killed: str, restarted_at: float,
+                                   since: int) -> None:
+    """`since`: the number of AMI events the tap had seen at the kill."""
     log = CallLog(redis, prefix, time.time, 60)
     store = RoutingStore(redis, prefix)
     # Every caller in AGI hears the engine again within 5 s: an apology first.
@@ -267,6 +293,8 @@ async def assert_everyone_recovers(engine: Engine, tap: EventTap, redis: Redis, 
     await until(lambda: store.call(ring_call), 10, "the unanswered caller waits again",
                 holds=lambda f: f.get("state") in ("waiting", "offered"))
     # The menu callers end where they would have: their keys take them into line.
+    await press_when_asked_again(engine, tap, calls.ids["menu"], since, "0")
+    await press_when_asked_again(engine, tap, calls.ids["pin"], since, "4321#")
     for state in ("menu", "pin"):
         await until(lambda c=calls.ids[state]: store.call(c), 20,
                     f"the {state} caller joins the line", holds=lambda f: f.get("queue"))
@@ -317,12 +345,14 @@ async def test_a_killed_engine_is_restarted_and_takes_every_call_over(
     killed = await engine_up(redis, prefix, "crash")
     calls = await place_every_state(engine, redis, prefix)
 
+    since = len(tap.events)
     os.kill(first.pid, signal.SIGKILL)
     await first.wait()
     await serving.start("crash")
     restarted_at = time.time()
     await engine_up(redis, prefix, "crash", other_than=killed)  # a new lease, a new id
-    await assert_everyone_recovers(engine, tap, redis, prefix, calls, killed, restarted_at)
+    await assert_everyone_recovers(engine, tap, redis, prefix, calls, killed, restarted_at,
+                                   since)
 
 
 async def test_a_peer_adopts_the_calls_of_an_engine_killed_beside_it(
@@ -335,7 +365,8 @@ async def test_a_peer_adopts_the_calls_of_an_engine_killed_beside_it(
     await serving.start("peer")
     await engine_up(redis, prefix, "peer")
 
+    since = len(tap.events)
     os.kill(doomed.pid, signal.SIGKILL)
     killed_at = time.time()
     await doomed.wait()
-    await assert_everyone_recovers(engine, tap, redis, prefix, calls, killed, killed_at)
+    await assert_everyone_recovers(engine, tap, redis, prefix, calls, killed, killed_at, since)
