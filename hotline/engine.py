@@ -208,9 +208,9 @@ class Engine:
             case DeviceStateChanged(device=device, state=state):
                 # In the order the phone changed: a phone switched off and on again
                 # must not have its "back" read before its "gone" was written.
-                self.desk.device_heard(device, state)
-                self.in_order.run(f"device:{device}", self.desk.device_changed(device, state),
-                                  f"presence of {device}")
+                if self.desk.device_heard(device, state):
+                    self.in_order.run(f"device:{device}", self.desk.device_changed(
+                        device, state), f"presence of {device}")
             case ShutdownHangup(channel=channel):
                 # Before its Hangup: the caller's session knows they did not hang up.
                 self.agi.channel_gone(channel, ASTERISK_SHUT_DOWN)

@@ -116,11 +116,15 @@ class AgentDesk:
         else:
             self._at_keypad.pop(agent_id, None)
 
-    def device_heard(self, device: str, state: str) -> None:
+    def device_heard(self, device: str, state: str) -> bool:
         """The phone's latest state, noted as soon as it is heard (`device_changed` runs
-        after the phone's earlier changes are handled, and asks whether it still holds)."""
-        if self.agent_at(device) is not None:
-            self._device_states[device] = state
+        after the phone's earlier changes are handled, and asks whether it still holds).
+        Returns whether `device_changed` has anything to do: most of a floor's device
+        changes are callers' and trunks' channels, or a ringing phone, and cost no task."""
+        if self.agent_at(device) is None:
+            return False
+        self._device_states[device] = state
+        return presence_may_move(state)
 
     async def device_changed(self, device: str, state: str) -> None:
         agent_id = self.agent_at(device)

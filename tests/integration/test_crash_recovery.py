@@ -164,9 +164,11 @@ async def serving(asterisk: sandbox.SandboxInstance, redis_server: LocalRedis,
     engine.calls.accepting = False  # the test's engine only places calls and watches
     served = Serving(env, prefix)
     yield served
-    await served.stop()
-    # Every caller the test left on the line goes.
+    # Every caller the test left on the line goes first: an engine stopped with callers
+    # in its menus would give them its whole shutdown grace.
     await sandbox.hang_up_everyone(engine.ami)
+    await served.stop()
+    await sandbox.hang_up_everyone(engine.ami)  # anything placed as they stopped
 
 
 @dataclass

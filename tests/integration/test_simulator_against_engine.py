@@ -4,7 +4,7 @@ own statistics, then replayed in the simulator from the engine's records in Redi
 from its queue_log. The replay's SL and ASA agree with the engine's within the
 tolerance below, and the test prints both.
 
-`HOTLINE_TIMED_DAY_MINUTES` sets the day's length (1.5 by default; the README's figures
+`HOTLINE_TIMED_DAY_MINUTES` sets the day's length (1 by default; the README's figures
 come from `bench/simulate_vs_engine.py`, 5 minutes).
 """
 
@@ -24,7 +24,7 @@ from hotline.settings import Settings
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
 
-MINUTES = float(os.environ.get("HOTLINE_TIMED_DAY_MINUTES", "1.5"))
+MINUTES = float(os.environ.get("HOTLINE_TIMED_DAY_MINUTES", "1.0"))
 # How far the replay's SL (points) and ASA (seconds) may be from the engine's. The
 # engine's records keep times to the millisecond, the ring of each call included; what
 # they cannot show is the moment between an agent's hangup and their next call. A

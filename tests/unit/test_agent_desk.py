@@ -59,3 +59,21 @@ async def test_the_phone_busy_with_its_own_feature_code_keeps_the_agent_ready(
     await desk.device_changed(agent.endpoint, "INUSE")
     assert agents.states[agent_id] is AgentState.NOT_READY
     assert agents.reasons[agent_id] == "busy on another call"
+
+
+def test_only_an_agents_phone_in_a_state_that_can_move_them_is_worth_a_task() -> None:
+    config = hotline_config()
+    agent_id, agent = next(iter(config.agents.items()))
+    agents = _Agents()
+    agents.states = {agent_id: AgentState.READY}
+    desk = AgentDesk(cast(Any, agents), lambda: config, lambda: 1.0, lambda: None)
+    # A caller's channel, a trunk: not an agent's phone, whatever its state.
+    assert not desk.device_heard("Local/10000@hotline-in", "INUSE")
+    assert not desk.device_heard("PJSIP/trunk", "UNAVAILABLE")
+    # The agent's phone ringing or on hold says nothing of the agent.
+    assert not desk.device_heard(agent.endpoint, "RINGING")
+    assert not desk.device_heard(agent.endpoint.upper(), "ONHOLD")
+    # Switched off, back, busy: each may move the agent.
+    assert desk.device_heard(agent.endpoint, "UNAVAILABLE")
+    assert desk.device_heard(agent.endpoint, "NOT_INUSE")
+    assert desk.device_heard(agent.endpoint, "INUSE")
