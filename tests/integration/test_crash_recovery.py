@@ -36,6 +36,7 @@ from tests.integration.helpers import until
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
 
 ADOPTION_S = 5.0  # the promise: every call taken over within 5 s
+KEYS = {"menu": "0", "pin": "4321#"}  # what the menu callers press once asked again
 
 HOTLINE = """\
 numbers:
@@ -241,15 +242,21 @@ async def place_every_state(engine: Engine, redis: Redis, prefix: str) -> Calls:
 
 async def press_when_asked_again(engine: Engine, tap: EventTap, call_id: str, since: int,
                                  keys: str) -> None:
-    """The caller hears a question again (a GET DATA begins on their channel after event
-    number `since`, the apology aside) and presses `keys` a moment into it."""
+    """The caller is asked a question again (a GET DATA runs on their channel, begun
+    after event number `since`, the apology aside) and presses `keys` a moment into it."""
     def question() -> Message | None:
+        asking: Message | None = None  # the GET DATA begun and not yet ended
         for msg in tap.events[since:]:
+            if msg.get("Uniqueid") != call_id:
+                continue
             command = str(msg.get("Command", ""))
-            if (msg.get("Event") == "AGIExecStart" and msg.get("Uniqueid") == call_id
-                    and command.startswith("GET DATA") and "one-moment-please" not in command):
-                return msg
-        return None
+            if (msg.get("Event") == "AGIExecStart" and command.startswith("GET DATA")
+                    and "one-moment-please" not in command):
+                asking = msg
+            elif (msg.get("Event") == "AGIExecEnd" and asking is not None
+                  and msg.get("CommandId") == asking.get("CommandId")):
+                asking = None
+        return asking
 
     msg = await until(question, 10, f"the engine asks {call_id} again")
     await asyncio.sleep(0.3)
@@ -283,6 +290,8 @@ async def assert_everyone_recovers(engine: Engine, tap: EventTap, redis: Redis, 
             await until(lambda c=call_id: log.steps(c), 2, "the PIN is asked for again",
                         holds=lambda steps: after_sorry(steps) == ["RECORDING RESUMED",
                                                                    "NOTE menu pin zh"])
+        if state in KEYS:  # the menu callers answer the question asked again
+            await press_when_asked_again(engine, tap, call_id, since, KEYS[state])
     # The wrap-up ends on time, though its timer was set by the engine that died.
     wrap_ends = float((await store.agent("2004"))["since"]) + 8
     await until(lambda: store.agent_state("2004"), max(1.0, wrap_ends - time.time()) + 1.5,
@@ -295,8 +304,6 @@ async def assert_everyone_recovers(engine: Engine, tap: EventTap, redis: Redis, 
     await until(lambda: store.call(ring_call), 10, "the unanswered caller waits again",
                 holds=lambda f: f.get("state") in ("waiting", "offered"))
     # The menu callers end where they would have: their keys take them into line.
-    await press_when_asked_again(engine, tap, calls.ids["menu"], since, "0")
-    await press_when_asked_again(engine, tap, calls.ids["pin"], since, "4321#")
     for state in ("menu", "pin"):
         await until(lambda c=calls.ids[state]: store.call(c), 20,
                     f"the {state} caller joins the line", holds=lambda f: f.get("queue"))
