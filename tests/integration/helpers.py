@@ -75,6 +75,16 @@ async def held_past(engine: Engine, call_id: str, at: float, timeout: float = 30
                 holds=lambda steps: any(s["at"] >= at * 1000 for s in steps))
 
 
+async def press_keys(engine: Engine, channel: str, keys: str) -> None:
+    """`keys` pressed on the caller's `channel`, at a person's pace."""
+    for n, key in enumerate(keys):
+        if n:
+            await asyncio.sleep(0.2)  # a person's pace between two keys
+        await engine.ami.send_action({
+            "Action": "PlayDTMF", "Channel": channel, "Digit": key, "Duration": 120,
+            "Receive": "true"})
+
+
 class Phone:
     """A caller's keypad, driven by the test: keys are pressed once the engine is
     listening for them, as a person presses after hearing the prompt begin."""
@@ -110,13 +120,7 @@ class Phone:
                     f"the engine's command {command_id} finishes")
 
     async def press(self, keys: str) -> None:
-        channel = await self.channel()
-        for n, key in enumerate(keys):
-            if n:
-                await asyncio.sleep(0.2)  # a person's pace between two keys
-            await self.engine.ami.send_action({
-                "Action": "PlayDTMF", "Channel": channel, "Digit": key, "Duration": 120,
-                "Receive": "true"})
+        await press_keys(self.engine, await self.channel(), keys)
 
     async def answer(self, prompt: str, keys: str) -> None:
         """Hear `prompt` begin, press `keys`, and wait until the engine took them."""

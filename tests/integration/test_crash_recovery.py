@@ -31,7 +31,7 @@ from quality.recording_index import RecordingIndex
 from quality.survey_jobs import SurveyJobs
 from routing.store import RoutingStore
 from tests.conftest import EventTap
-from tests.integration.helpers import until
+from tests.integration.helpers import press_keys, until
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.redis]
 
@@ -259,12 +259,8 @@ async def press_when_asked_again(engine: Engine, tap: EventTap, call_id: str, si
         return asking
 
     msg = await until(question, 10, f"the engine asks {call_id} again")
-    await asyncio.sleep(0.3)
-    for n, key in enumerate(keys):
-        if n:
-            await asyncio.sleep(0.2)  # a person's pace between two keys
-        await engine.ami.send_action({"Action": "PlayDTMF", "Channel": msg["Channel"],
-                                      "Digit": key, "Duration": 120, "Receive": "true"})
+    await asyncio.sleep(0.3)  # a moment into the question
+    await press_keys(engine, msg["Channel"], keys)
 
 
 async def assert_everyone_recovers(engine: Engine, tap: EventTap, redis: Redis, prefix: str,
