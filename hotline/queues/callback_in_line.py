@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from agents.state import Move, MoveRefused
 from config.model import HotlineConfig
-from hotline.desk.phones import auto_answer
+from hotline.desk.phones import auto_answer_option
 from pbx.ami import AmiError
 from pbx.events import CALL_VARIABLE
 from pbx.originate import AmiOriginator
@@ -69,7 +69,7 @@ class CallbackInLine:
                 channel_id=call.call_id, timeout=config.sampling.ring_for, variables={
                     CALL_VARIABLE: call.call_id,  # its events are the call's
                     "HOTLINE_AGENT_ID": agent_id, "HOTLINE_AGENT_DIAL": agent.endpoint,
-                    "HOTLINE_AUTO_ANSWER": auto_answer(config, agent_id),
+                    "HOTLINE_AUTO_ANSWER": auto_answer_option(config, agent_id),
                     "HOTLINE_RING_TIMEOUT": str(ring), "HOTLINE_QUEUE": call.queue,
                     "HOTLINE_VIP_TIER": call.tier, "HOTLINE_CALLER_NUMBER": number,
                     "HOTLINE_MENU_PATH": fields.get("menu_path", ""),

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from agents.state import Move, MoveRefused
 from config.model import HotlineConfig
-from hotline.desk.phones import auto_answer
+from hotline.desk.phones import auto_answer_option
 from hotline.queues.callback_in_line import CONNECT_CONTEXT, CallbackInLine
 from hotline.queues.reporting import QueueReporting
 from hotline.runtime.supervisor import Supervisor
@@ -83,7 +83,7 @@ class Connector:
         if not fast:
             screen_pop |= {"HOTLINE_AGENT_DIAL": agent.endpoint,
                            "HOTLINE_RING_TIMEOUT": str(ring),
-                           "HOTLINE_AUTO_ANSWER": auto_answer(config, agent_id)}
+                           "HOTLINE_AUTO_ANSWER": auto_answer_option(config, agent_id)}
         setvars: list[Action] = [
             {"Action": "Setvar", "Channel": channel, "Variable": name, "Value": value}
             for name, value in screen_pop.items()]

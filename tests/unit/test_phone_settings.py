@@ -154,3 +154,18 @@ def test_the_qr_code_holds_the_account_a_phone_needs() -> None:
     # A square of the code's modules with its quiet zone, two rows per line.
     assert len(drawn) > 10 and len({len(line) for line in drawn if line}) == 1
 
+
+
+def test_only_a_phone_asked_to_answer_by_itself_gets_the_pre_dial_handler() -> None:
+    from hotline.desk.phones import auto_answer_option
+
+    alert = load_text(with_phone("{auto_answer: alert-info}")).config
+    call_info = load_text(with_phone("{auto_answer: call-info}")).config
+    plain = load_text(with_phone("{auto_answer: none}")).config
+    assert auto_answer_option(alert, "1001") == "b(hotline-auto-answer^s^1(alert-info))"
+    assert auto_answer_option(call_info, "1001") == "b(hotline-auto-answer^s^1(call-info))"
+    # No header asked for: no pre-dial handler at all, which would delay the ring.
+    assert auto_answer_option(plain, "1001") == ""
+    local = load_text(with_phone("{auto_answer: alert-info}").replace(
+        "endpoint: PJSIP/agent-1001", "endpoint: Local/1001@agents")).config
+    assert auto_answer_option(local, "1001") == ""  # not a SIP phone: no SIP header
