@@ -155,7 +155,6 @@ def test_the_qr_code_holds_the_account_a_phone_needs() -> None:
     assert len(drawn) > 10 and len({len(line) for line in drawn if line}) == 1
 
 
-
 def test_only_a_phone_asked_to_answer_by_itself_gets_the_pre_dial_handler() -> None:
     from hotline.desk.phones import auto_answer_option
 
