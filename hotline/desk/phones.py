@@ -82,16 +82,12 @@ def answer_variable(agent_id: str) -> str:
     return f"HOTLINE_ANSWER_{agent_id}"
 
 
-def auto_answer(config: HotlineConfig, agent_id: str) -> str:
-    """The auto-answer header the agent's phone gets: only a PJSIP phone has one."""
-    if sip_name(config.agents[agent_id].endpoint) is None:
-        return "none"
-    return config.phone(agent_id).auto_answer
-
-
 def auto_answer_option(config: HotlineConfig, agent_id: str) -> str:
     """Dial's option that adds the agent's auto-answer header (the pre-dial handler
-    `hotline-auto-answer`), or nothing: a pre-dial handler delays every ring by about
-    1.5 ms of Asterisk's time, even one that adds no header."""
-    header = auto_answer(config, agent_id)
+    `hotline-auto-answer`), or nothing: only a PJSIP phone takes a SIP header, and a
+    pre-dial handler delays every ring by about 1.5 ms of Asterisk's time, even one
+    that adds no header."""
+    if sip_name(config.agents[agent_id].endpoint) is None:
+        return ""
+    header = config.phone(agent_id).auto_answer
     return "" if header == "none" else f"b(hotline-auto-answer^s^1({header}))"
